@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netmem: zero-copy receive buffers over pluggable memory providers.
+ *
+ * The umbrella header. See netmem(7) and docs/ for the overview:
+ *   handle.h    netmem handles and their accessors
+ *   provider.h  provider types, instances, specs, revocation
+ *   pool.h      pools, fragments, recycling, stats
+ */
+#ifndef NETMEM_H
+#define NETMEM_H
+
+#include "handle.h"
+#include "provider.h"
+#include "pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NETMEM_VERSION_MAJOR 0
+#define NETMEM_VERSION_MINOR 1
+#define NETMEM_VERSION_PATCH 0
+
+/* The library's version string, "MAJOR.MINOR.PATCH". */
+const char *netmem_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

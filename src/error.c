@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Thread-local error text and the version string. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+static _Thread_local char last_error[256];
+
+const char *netmem_last_error(void)
+{
+	return last_error;
+}
+
+void netmem_set_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+}
+
+/* Record the reason and return -err, so callers can `return _netmem_err(...)`. */
+int _netmem_err(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+const char *netmem_version(void)
+{
+#define S_(x) #x
+#define S(x) S_(x)
+	return S(NETMEM_VERSION_MAJOR) "." S(NETMEM_VERSION_MINOR) "." S(NETMEM_VERSION_PATCH);
+#undef S
+#undef S_
+}

@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pool's slow paths: refill from the recycle ring or the provider,
+ * recycling when the cache is full, puts from other threads, fragments'
+ * chunk changes, revocation, and destroy with chunks still in flight.
+ *
+ * Lifetime. pool->refs counts 1 for the creator plus every chunk outside the
+ * provider's free space (cache, ring, in flight). Chunks leave and return to
+ * the provider in batches, so refs moves in batches too. Whoever drops it to
+ * zero frees the pool and its area; a thread returning a chunk holds a
+ * reference until its last access to the pool, so there is no use after free.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define FRAG_BIAS (1L << 30)
+
+/* ---- recycle ring --------------------------------------------------- */
+
+int _netmem_ring_init(struct _netmem_ring *r, uint32_t size)
+{
+	r->slots = calloc(size, sizeof(*r->slots));
+	if (!r->slots)
+		return -ENOMEM;
+	r->mask = size - 1;
+	atomic_init(&r->prod, 0);
+	atomic_init(&r->cons, 0);
+	r->drained = 0;
+	return 0;
+}
+
+void _netmem_ring_fini(struct _netmem_ring *r)
+{
+	free((void *)r->slots);
+}
+
+/*
+ * Reserve up to n slots and fill them. Returns how many were pushed (the
+ * rest did not fit), or -EPIPE once the ring is closed.
+ */
+static int ring_push(struct _netmem_ring *r, const netmem_t *h, unsigned n)
+{
+	uint64_t head = atomic_load_explicit(&r->prod, memory_order_relaxed);
+	uint64_t cons, room;
+	unsigned k;
+
+	do {
+		if (head & _NETMEM_RING_CLOSED)
+			return -EPIPE;
+		/* acquire: pairs with the consumer's release of cons, so the
+		 * slots it emptied read as empty before we refill them. */
+		cons = atomic_load_explicit(&r->cons, memory_order_acquire);
+		room = (uint64_t)r->mask + 1 - (head - cons);
+		k = room < n ? (unsigned)room : n;
+		if (k == 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&r->prod, &head, head + k,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	for (unsigned i = 0; i < k; i++)
+		/* release: the consumer that reads the handle also sees the
+		 * descriptor updates made before the put. */
+		atomic_store_explicit(&r->slots[(head + i) & r->mask], h[i],
+				      memory_order_release);
+	return (int)k;
+}
+
+/* Consumer only: take up to n filled slots, stopping at the first one a
+ * producer has reserved but not yet filled. */
+static unsigned ring_pop(struct _netmem_ring *r, netmem_t *out, unsigned n)
+{
+	uint64_t c = atomic_load_explicit(&r->cons, memory_order_relaxed);
+	unsigned k = 0;
+
+	while (k < n) {
+		_Atomic netmem_t *slot = &r->slots[c & r->mask];
+		/* acquire: pairs with the producer's release store. */
+		netmem_t h = atomic_load_explicit(slot, memory_order_acquire);
+
+		if (!h)
+			break;
+		atomic_store_explicit(slot, 0, memory_order_relaxed);
+		out[k++] = h;
+		c++;
+	}
+	if (k) {
+		/* release: our emptying of the slots happens before a
+		 * producer's reuse of them. */
+		atomic_store_explicit(&r->cons, c, memory_order_release);
+		r->drained += k;
+	}
+	return k;
+}
+
+static uint64_t ring_count(struct _netmem_ring *r)
+{
+	uint64_t p = atomic_load_explicit(&r->prod, memory_order_acquire) & ~_NETMEM_RING_CLOSED;
+
+	return p - atomic_load_explicit(&r->cons, memory_order_acquire);
+}
+
+/* ---- provider side ---------------------------------------------------- */
+
+static void pool_free(struct netmem_pool *pool)
+{
+	_netmem_area_destroy(pool->area);
+	_netmem_ring_fini(&pool->ring);
+	free(pool);
+}
+
+/* Drop n references; the last one frees the pool. Must be the caller's last
+ * access to the pool. */
+static void pool_unref(struct netmem_pool *pool, long n)
+{
+	/* acq_rel: the thread that frees sees every other thread's accesses. */
+	if (atomic_fetch_sub_explicit(&pool->refs, n, memory_order_acq_rel) == n)
+		pool_free(pool);
+}
+
+/* Give chunks (by handle) back to the provider's free space. */
+static void pool_release(struct netmem_pool *pool, const netmem_t *h, unsigned n)
+{
+	struct netmem_desc *d[64];
+
+	while (n) {
+		unsigned k = n < 64 ? n : 64;
+
+		for (unsigned i = 0; i < k; i++)
+			d[i] = _netmem_desc(h[i]);
+		_netmem_area_give(pool->area, d, k);
+		atomic_fetch_add_explicit(&pool->released, k, memory_order_relaxed);
+		pool_unref(pool, k); /* pool stays alive: caller holds a ref too */
+		h += k;
+		n -= k;
+	}
+}
+
+/* Take up to n chunks from the provider into the cache. */
+static unsigned pool_take(struct netmem_pool *pool, unsigned n)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d[NETMEM_CACHE_SIZE];
+	unsigned k = _netmem_area_take(pool->area, d, n);
+
+	atomic_fetch_add_explicit(&pool->refs, k, memory_order_relaxed);
+	for (unsigned i = 0; i < k; i++)
+		f->cache[f->count++] = _netmem_handle(d[i]);
+	pool->alloc_slow += k;
+	return k;
+}
+
+/* ---- bad puts --------------------------------------------------------- */
+
+static __cold void bad_put(struct netmem_pool *pool, netmem_t h, const char *why)
+{
+	struct netmem_desc *d = _netmem_desc(h);
+
+	if (NETMEM_DEBUG_ENABLED) {
+		fprintf(stderr,
+			"netmem: bad put of handle 0x%016" PRIx64 " (%s): area %u chunk %u, "
+			"handle generation %u, chunk generation %u, pool %p, chunk's pool %p\n",
+			h, why, h ? d->area->id : 0, h ? d->index : 0, (unsigned)(h >> 48),
+			h ? d->gen : 0, (void *)pool, h ? (void *)d->pool : NULL);
+		abort();
+	}
+	if (pool)
+		atomic_fetch_add_explicit(&pool->bad_put, 1, memory_order_relaxed);
+}
+
+/*
+ * Drop one reference of h. Returns true when it was the last one and the
+ * caller now owns the chunk (its generation already moved on), false when
+ * others still hold it or the put was bad.
+ */
+static bool put_ref(struct netmem_pool *pool, netmem_t h)
+{
+	struct netmem_desc *d = _netmem_desc(h);
+	long r;
+
+	if (!h) {
+		bad_put(pool, h, "null handle");
+		return false;
+	}
+	if (d->pool != pool) {
+		bad_put(pool, h, "chunk belongs to another pool");
+		return false;
+	}
+	if (d->gen != (uint16_t)(h >> 48) || d->state != _NETMEM_DESC_POOL) {
+		bad_put(pool, h, "stale handle: put twice or after its chunk was recycled");
+		return false;
+	}
+	/* acquire: a reference count of 1 means every other holder has already
+	 * put (release below), so their accesses to the chunk are done. */
+	r = atomic_load_explicit(&d->ref, memory_order_acquire);
+	if (r != 1) {
+		r = atomic_fetch_sub_explicit(&d->ref, 1, memory_order_acq_rel) - 1;
+		if (r > 0)
+			return false;
+		if (r < 0) {
+			atomic_fetch_add_explicit(&d->ref, 1, memory_order_relaxed);
+			bad_put(pool, h, "reference count underflow");
+			return false;
+		}
+	}
+	d->gen++;
+	atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
+	return true;
+}
+
+/* The handle after put_ref moved the generation on. */
+static inline netmem_t next_gen(netmem_t h)
+{
+	return (h & _NETMEM_PTR_MASK) | ((netmem_t)(uint16_t)((h >> 48) + 1) << 48);
+}
+
+/* ---- revocation ------------------------------------------------------- */
+
+static void frag_retire(struct netmem_pool *pool);
+
+/* Close the ring for good and give everything in it to the provider. Spins
+ * only on slots a producer reserved and is about to fill. */
+static void ring_close_drain(struct netmem_pool *pool)
+{
+	struct _netmem_ring *r = &pool->ring;
+	uint64_t end = atomic_fetch_or_explicit(&r->prod, _NETMEM_RING_CLOSED,
+						memory_order_acq_rel) & ~_NETMEM_RING_CLOSED;
+	netmem_t buf[64];
+
+	while (atomic_load_explicit(&r->cons, memory_order_relaxed) != end) {
+		unsigned k = ring_pop(r, buf, 64);
+
+		if (k)
+			pool_release(pool, buf, k);
+		else
+			sched_yield();
+	}
+}
+
+/* Owner: the provider is gone. Stop handing out, empty cache and ring. */
+static __cold void pool_on_revoke(struct netmem_pool *pool)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+
+	pool->revoked_seen = true;
+	f->limit = 0; /* every later owner put takes the slow path */
+	frag_retire(pool);
+	ring_close_drain(pool);
+	pool_release(pool, f->cache, f->count);
+	f->count = 0;
+	if (pool->on_revoke)
+		pool->on_revoke(pool, pool->on_revoke_arg);
+}
+
+static inline bool pool_check_revoked(struct netmem_pool *pool)
+{
+	if (unlikely(pool->revoked_seen))
+		return true;
+	if (atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)) {
+		pool_on_revoke(pool);
+		return true;
+	}
+	return false;
+}
+
+int netmem_pool_poll(struct netmem_pool *pool)
+{
+	if (!pool)
+		return -EINVAL;
+	return pool_check_revoked(pool) ? -ENODEV : 0;
+}
+
+/* ---- owner slow paths --------------------------------------------------- */
+
+netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	unsigned n;
+
+	if (pool_check_revoked(pool)) {
+		pool->alloc_failed++;
+		errno = ENODEV;
+		return 0;
+	}
+	n = ring_pop(&pool->ring, f->cache, NETMEM_CACHE_REFILL);
+	if (n) {
+		f->count = n;
+		pool->alloc_refill += n;
+	} else {
+		pool->alloc_empty++;
+		n = pool_take(pool, NETMEM_CACHE_REFILL);
+	}
+	if (!n) {
+		pool->alloc_failed++;
+		errno = ENOMEM;
+		return 0;
+	}
+	return f->cache[--f->count];
+}
+
+/* Owner owns chunk h outright: put it in the cache, spilling half of a full
+ * cache to the ring (or the provider when the ring is full). */
+static void recycle_owned(struct netmem_pool *pool, netmem_t h)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+
+	if (f->count < f->limit) {
+		f->cache[f->count++] = h;
+		f->recycle_cached++;
+		return;
+	}
+	if (f->limit == 0) { /* revoked or dying */
+		pool_release(pool, &h, 1);
+		return;
+	}
+	pool->recycle_cache_full++;
+	{
+		unsigned spill = NETMEM_CACHE_SIZE / 2;
+		netmem_t *from = &f->cache[f->count - spill];
+		int k = ring_push(&pool->ring, from, spill);
+
+		if (k < 0)
+			k = 0;
+		if ((unsigned)k < spill) {
+			atomic_fetch_add_explicit(&pool->ring_full, 1, memory_order_relaxed);
+			pool_release(pool, from + k, spill - (unsigned)k);
+		}
+		f->count -= spill;
+	}
+	f->cache[f->count++] = h;
+	f->recycle_cached++;
+}
+
+void _netmem_pool_put_slow(struct netmem_pool *pool, netmem_t h)
+{
+	if (put_ref(pool, h))
+		recycle_owned(pool, next_gen(h));
+}
+
+/* ---- puts from any thread ---------------------------------------------- */
+
+/* Non-owner owns these chunks outright: into the ring, or the provider. */
+static void recycle_remote(struct netmem_pool *pool, const netmem_t *h, unsigned n)
+{
+	int k = ring_push(&pool->ring, h, n);
+
+	if (k < 0)
+		k = 0; /* closed: pool revoked or dying */
+	else if ((unsigned)k < n)
+		atomic_fetch_add_explicit(&pool->ring_full, 1, memory_order_relaxed);
+	if ((unsigned)k < n)
+		pool_release(pool, h + k, n - (unsigned)k);
+}
+
+void _netmem_put_remote(netmem_t h)
+{
+	struct netmem_pool *pool;
+	netmem_t nh;
+
+	if (!h)
+		return;
+	pool = _netmem_desc(h)->pool;
+	if (!pool) {
+		bad_put(NULL, h, "chunk belongs to no pool");
+		return;
+	}
+	if (!put_ref(pool, h))
+		return;
+	/* The chunk keeps the pool alive until it is in the ring or the
+	 * provider; after that, no access to the pool. */
+	nh = next_gen(h);
+	recycle_remote(pool, &nh, 1);
+}
+
+void netmem_put_bulk(const netmem_t *h, unsigned n)
+{
+	netmem_t own[64];
+	struct netmem_pool *cur = NULL;
+	unsigned k = 0;
+
+	if (!h)
+		return;
+	for (unsigned i = 0; i <= n; i++) {
+		struct netmem_pool *pool = i < n && h[i] ? _netmem_desc(h[i])->pool : NULL;
+
+		if (k && (pool != cur || k == 64 || i == n)) {
+			recycle_remote(cur, own, k);
+			k = 0;
+		}
+		if (i == n)
+			break;
+		if (!h[i])
+			continue;
+		if (!pool) {
+			bad_put(NULL, h[i], "chunk belongs to no pool");
+			continue;
+		}
+		if (atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
+		    _netmem_self()) {
+			netmem_pool_put_direct(pool, h[i]);
+			continue;
+		}
+		cur = pool;
+		if (put_ref(pool, h[i]))
+			own[k++] = next_gen(h[i]);
+	}
+}
+
+unsigned netmem_pool_alloc_bulk_direct(struct netmem_pool *pool, netmem_t *out,
+				       unsigned n)
+{
+	struct _netmem_pool_fast *f;
+	unsigned got = 0;
+
+	if (!pool || (!out && n)) {
+		errno = EINVAL;
+		return 0;
+	}
+	f = &pool->fast;
+	while (got < n) {
+		unsigned k = n - got < f->count ? n - got : f->count;
+
+		memcpy(out + got, &f->cache[f->count - k], k * sizeof(*out));
+		f->count -= k;
+		f->alloc_fast += k;
+		got += k;
+		if (got == n)
+			break;
+		out[got] = _netmem_pool_alloc_slow(pool);
+		if (!out[got])
+			break;
+		got++;
+	}
+	return got;
+}
+
+void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
+				 unsigned n)
+{
+	if (!pool || !h)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		netmem_pool_put_direct(pool, h[i]);
+}
+
+/* ---- fragments --------------------------------------------------------- */
+
+/*
+ * Stop carving the current chunk: give back the references taken up front
+ * and not handed out (the bias). If every fragment was already put, the chunk
+ * is the owner's again.
+ */
+static void frag_retire(struct netmem_pool *pool)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = f->frag_cur;
+	long unused;
+
+	if (!d)
+		return;
+	unused = FRAG_BIAS - f->frag_users;
+	pool->frag_retired++;
+	pool->frag_waste_bytes += f->chunk_size - (f->frag_off < f->chunk_size ? f->frag_off : f->chunk_size);
+	f->frag_cur = NULL;
+	f->frag_off = f->chunk_size;
+	f->frag_users = 0;
+	/* acq_rel: if we drop the last reference, all fragment users' accesses
+	 * happened before; otherwise our carving happens before their last put. */
+	if (atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused) {
+		d->gen++;
+		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
+		recycle_owned(pool, _netmem_handle(d));
+	}
+}
+
+netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
+				      uint32_t *offset)
+{
+	struct _netmem_pool_fast *f;
+	netmem_t h;
+	struct netmem_desc *d;
+
+	if (!pool || !offset || size == 0 || size > pool->fast.chunk_size) {
+		errno = EINVAL;
+		return 0;
+	}
+	f = &pool->fast;
+	frag_retire(pool);
+	h = netmem_pool_alloc_direct(pool);
+	if (!h)
+		return 0;
+	d = _netmem_desc(h);
+	/* We hold the only reference: take the bias up front with a store. */
+	atomic_store_explicit(&d->ref, FRAG_BIAS, memory_order_relaxed);
+	f->frag_cur = d;
+	f->frag_users = 1;
+	f->frag_off = (size + f->frag_mask) & ~f->frag_mask;
+	f->frag_alloc++;
+	pool->frag_chunks++;
+	*offset = 0;
+	return h;
+}
+
+/* ---- create / destroy --------------------------------------------------- */
+
+static int pow2(uint32_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *pp)
+{
+	struct netmem_pool_params p = {0};
+	struct netmem_pool *pool;
+	unsigned order;
+	int ret;
+
+	if (!pp || pp->size < offsetof(struct netmem_pool_params, on_revoke) ||
+	    pp->size > sizeof(p)) {
+		errno = -_netmem_err(EINVAL, "pool: NULL params or bad size field");
+		return NULL;
+	}
+	memcpy(&p, pp, pp->size);
+	if (!p.provider) {
+		errno = -_netmem_err(EINVAL, "pool: no provider");
+		return NULL;
+	}
+	if (p.order < -1 || p.order > NETMEM_MAX_ORDER) {
+		errno = -_netmem_err(EINVAL, "pool: order %d outside 0..%d", p.order,
+				     NETMEM_MAX_ORDER);
+		return NULL;
+	}
+	order = p.order < 0 ? p.provider->order : (unsigned)p.order;
+	if (!p.nr_chunks)
+		p.nr_chunks = 1024;
+	if (p.nr_chunks > (1u << 24)) {
+		errno = -_netmem_err(EINVAL, "pool: %u chunks, at most %u", p.nr_chunks, 1u << 24);
+		return NULL;
+	}
+	if (!p.ring_size)
+		p.ring_size = 1024;
+	if (!pow2(p.ring_size) || p.ring_size > (1u << 24)) {
+		errno = -_netmem_err(EINVAL, "pool: ring_size %u is not a power of 2 up to 2^24",
+				     p.ring_size);
+		return NULL;
+	}
+	if (!p.frag_align)
+		p.frag_align = 64;
+	if (!pow2(p.frag_align) || p.frag_align > (1u << (NETMEM_PAGE_SHIFT + order))) {
+		errno = -_netmem_err(EINVAL, "pool: frag_align %u is not a power of 2 up to the chunk size",
+				     p.frag_align);
+		return NULL;
+	}
+	if (netmem_provider_is_revoked(p.provider)) {
+		errno = -_netmem_err(ENODEV, "pool: provider %s is revoked", p.provider->name);
+		return NULL;
+	}
+	pool = aligned_alloc(NETMEM_CACHELINE, sizeof(*pool));
+	if (!pool) {
+		errno = -_netmem_err(ENOMEM, "pool: out of memory");
+		return NULL;
+	}
+	memset(pool, 0, sizeof(*pool));
+	ret = _netmem_ring_init(&pool->ring, p.ring_size);
+	if (ret < 0) {
+		free(pool);
+		errno = -_netmem_err(-ret, "pool: no memory for the ring");
+		return NULL;
+	}
+	pool->area = _netmem_area_create(p.provider, order, p.nr_chunks, pool);
+	if (!pool->area) {
+		ret = errno;
+		_netmem_ring_fini(&pool->ring);
+		free(pool);
+		errno = ret;
+		return NULL;
+	}
+	pool->prov = p.provider;
+	pool->on_revoke = p.on_revoke;
+	pool->on_revoke_arg = p.on_revoke_arg;
+	pool->fast.limit = NETMEM_CACHE_SIZE;
+	pool->fast.chunk_size = (uint32_t)1 << (NETMEM_PAGE_SHIFT + order);
+	pool->fast.frag_off = pool->fast.chunk_size;
+	pool->fast.frag_mask = p.frag_align - 1;
+	atomic_init(&pool->fast.owner, _netmem_self());
+	atomic_init(&pool->refs, 1);
+	atomic_init(&pool->dying, 0);
+	return pool;
+}
+
+int netmem_pool_set_owner(struct netmem_pool *pool)
+{
+	if (!pool || atomic_load_explicit(&pool->dying, memory_order_relaxed))
+		return -EINVAL;
+	atomic_store_explicit(&pool->fast.owner, _netmem_self(), memory_order_release);
+	return 0;
+}
+
+int netmem_pool_destroy(struct netmem_pool *pool)
+{
+	struct _netmem_pool_fast *f;
+	long left;
+
+	if (!pool)
+		return -EINVAL;
+	f = &pool->fast;
+	atomic_store_explicit(&pool->dying, 1, memory_order_relaxed);
+	/* From now on no thread is the owner: every put takes the remote path,
+	 * finds the ring closed and gives its chunk to the provider. */
+	atomic_store_explicit(&f->owner, NULL, memory_order_release);
+	f->limit = 0;
+	frag_retire(pool);
+	if (!pool->revoked_seen)
+		ring_close_drain(pool);
+	pool_release(pool, f->cache, f->count);
+	f->count = 0;
+	/* The creator's reference; the count still out is what remains. */
+	left = atomic_fetch_sub_explicit(&pool->refs, 1, memory_order_acq_rel) - 1;
+	if (left == 0)
+		pool_free(pool);
+	return (int)left;
+}
+
+/* ---- stats ---------------------------------------------------------------- */
+
+uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool)
+{
+	return pool ? pool->fast.chunk_size : 0;
+}
+
+struct netmem_provider *netmem_pool_provider(const struct netmem_pool *pool)
+{
+	return pool ? pool->prov : NULL;
+}
+
+int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st)
+{
+	const struct _netmem_pool_fast *f;
+	uint64_t in_ring;
+
+	if (!pool || !st)
+		return -EINVAL;
+	f = &pool->fast;
+	memset(st, 0, sizeof(*st));
+	in_ring = ring_count(&pool->ring);
+	st->alloc_fast = f->alloc_fast;
+	st->alloc_slow = pool->alloc_slow;
+	st->alloc_empty = pool->alloc_empty;
+	st->alloc_refill = pool->alloc_refill;
+	st->alloc_failed = pool->alloc_failed;
+	st->recycle_cached = f->recycle_cached;
+	st->recycle_cache_full = pool->recycle_cache_full;
+	st->recycle_ring = pool->ring.drained + in_ring;
+	st->recycle_ring_full = atomic_load_explicit(&pool->ring_full, memory_order_relaxed);
+	st->recycle_released = atomic_load_explicit(&pool->released, memory_order_relaxed);
+	st->frag_alloc = f->frag_alloc;
+	st->frag_chunks = pool->frag_chunks;
+	st->frag_retired = pool->frag_retired;
+	st->frag_waste_bytes = pool->frag_waste_bytes;
+	st->bad_put = atomic_load_explicit(&pool->bad_put, memory_order_relaxed);
+	st->nr_chunks = pool->area->spec.nr_chunks;
+	st->provider_free = _netmem_area_nr_free(pool->area);
+	st->cached = f->count;
+	st->in_ring = in_ring;
+	st->in_flight = st->nr_chunks - st->provider_free - st->cached - st->in_ring;
+	st->chunk_size = f->chunk_size;
+	st->area_id = pool->area->hdr.id;
+	st->revoked = atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire) != 0;
+	st->destroying = atomic_load_explicit(&pool->dying, memory_order_relaxed);
+	return 0;
+}
+
+int netmem_pool_stats_json(struct netmem_pool *pool, FILE *out)
+{
+	struct netmem_pool_stats s;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	ret = netmem_pool_stats(pool, &s);
+	if (ret < 0)
+		return ret;
+#define F(x) "\"" #x "\":%" PRIu64
+	ret = fprintf(out,
+		      "{" F(alloc_fast) "," F(alloc_slow) "," F(alloc_empty) "," F(alloc_refill)
+		      "," F(alloc_failed) "," F(recycle_cached) "," F(recycle_cache_full)
+		      "," F(recycle_ring) "," F(recycle_ring_full) "," F(recycle_released)
+		      "," F(frag_alloc) "," F(frag_chunks) "," F(frag_retired) "," F(frag_waste_bytes)
+		      "," F(bad_put) "," F(nr_chunks) "," F(provider_free) "," F(cached)
+		      "," F(in_ring) "," F(in_flight)
+		      ",\"chunk_size\":%u,\"area_id\":%u,\"revoked\":%s,\"destroying\":%s}",
+		      s.alloc_fast, s.alloc_slow, s.alloc_empty, s.alloc_refill, s.alloc_failed,
+		      s.recycle_cached, s.recycle_cache_full, s.recycle_ring, s.recycle_ring_full,
+		      s.recycle_released, s.frag_alloc, s.frag_chunks, s.frag_retired,
+		      s.frag_waste_bytes, s.bad_put, s.nr_chunks, s.provider_free, s.cached,
+		      s.in_ring, s.in_flight, s.chunk_size, s.area_id,
+		      s.revoked ? "true" : "false", s.destroying ? "true" : "false");
+#undef F
+	return ret < 0 ? -EIO : ret;
+}
+
+long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbose)
+{
+	struct netmem_area *a;
+	const struct _netmem_pool_fast *f;
+	uint8_t *in_pool;
+	long n = 0;
+
+	if (!pool)
+		return -EINVAL;
+	a = pool->area;
+	f = &pool->fast;
+	in_pool = calloc(a->spec.nr_chunks, 1);
+	if (!in_pool)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < f->count; i++)
+		in_pool[_netmem_desc(f->cache[i])->index] = 1;
+	{
+		struct _netmem_ring *r = &pool->ring;
+		uint64_t c = atomic_load_explicit(&r->cons, memory_order_acquire);
+		uint64_t p = atomic_load_explicit(&r->prod, memory_order_acquire) & ~_NETMEM_RING_CLOSED;
+
+		for (; c != p; c++) {
+			netmem_t h = atomic_load_explicit(&r->slots[c & r->mask], memory_order_acquire);
+
+			if (h)
+				in_pool[_netmem_desc(h)->index] = 1;
+		}
+	}
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->spec.nr_chunks; i++) {
+		struct netmem_desc *d = &a->desc[i];
+
+		if (d->state != _NETMEM_DESC_POOL || in_pool[i])
+			continue;
+		n++;
+		if (verbose && out)
+			fprintf(out,
+				"netmem: in flight: handle 0x%016" PRIx64 " area %u chunk %zu refs %ld provider %s%s\n",
+				_netmem_handle(d), a->hdr.id, i,
+				atomic_load_explicit(&d->ref, memory_order_relaxed), a->prov->name,
+				d == f->frag_cur ? " (being carved)" : "");
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (out)
+		fprintf(out, "netmem: pool %p (area %u, provider %s): %ld chunk%s in flight\n",
+			(void *)pool, a->hdr.id, a->prov->name, n, n == 1 ? "" : "s");
+	free(in_pool);
+	return n;
+}
+
+/* ---- device-side access ------------------------------------------------ */
+
+static int dev_access(netmem_t h, size_t off, size_t len, struct netmem_area **ap)
+{
+	struct netmem_desc *d;
+
+	if (!h)
+		return -EINVAL;
+	d = _netmem_desc(h);
+	if (off > netmem_size(h) || len > netmem_size(h) - off)
+		return -EINVAL;
+	if (netmem_is_revoked(h))
+		return -ENODEV;
+	*ap = _netmem_area_of(d);
+	return 0;
+}
+
+int netmem_dev_write(netmem_t h, size_t off, const void *src, size_t len)
+{
+	struct netmem_area *a;
+	int ret = dev_access(h, off, len, &a);
+
+	if (ret < 0)
+		return ret;
+	if (!src && len)
+		return -EINVAL;
+	return a->prov->ops->write(a->prov, &a->spec, netmem_area_offset(h) + off, src, len);
+}
+
+int netmem_dev_read(netmem_t h, size_t off, void *dst, size_t len)
+{
+	struct netmem_area *a;
+	int ret = dev_access(h, off, len, &a);
+
+	if (ret < 0)
+		return ret;
+	if (!dst && len)
+		return -EINVAL;
+	if (!a->prov->ops->read)
+		return -EOPNOTSUPP;
+	return a->prov->ops->read(a->prov, &a->spec, netmem_area_offset(h) + off, dst, len);
+}

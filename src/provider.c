@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Provider registry (by name, like DPDK's mempool ops), spec strings, and
+ * provider instances with their revocation.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "providers/builtin.h"
+
+#define MAX_PROVIDER_TYPES 32
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct netmem_provider_ops *registry[MAX_PROVIDER_TYPES];
+static unsigned nr_registered;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static int valid_name(const char *name)
+{
+	size_t n = 0;
+
+	if (!name || !*name)
+		return 0;
+	for (; name[n]; n++)
+		if (!isalnum((unsigned char)name[n]) && name[n] != '_' && name[n] != '-')
+			return 0;
+	return n < sizeof(((struct netmem_provider *)0)->name);
+}
+
+static int register_locked(const struct netmem_provider_ops *ops)
+{
+	if (!ops || ops->size < offsetof(struct netmem_provider_ops, default_order) ||
+	    ops->size > sizeof(*ops))
+		return _netmem_err(EINVAL, "provider ops: NULL table or bad size field");
+	if (!valid_name(ops->name))
+		return _netmem_err(EINVAL, "provider ops: bad name");
+	if (!ops->area_create || !ops->area_destroy || !ops->dma_addr || !ops->write)
+		return _netmem_err(EINVAL,
+				   "provider %s: area_create, area_destroy, dma_addr and write are required",
+				   ops->name);
+	for (unsigned i = 0; i < nr_registered; i++)
+		if (!strcmp(registry[i]->name, ops->name))
+			return _netmem_err(EEXIST, "provider %s: already registered", ops->name);
+	if (nr_registered == MAX_PROVIDER_TYPES)
+		return _netmem_err(ENOSPC, "provider registry full");
+	registry[nr_registered++] = ops;
+	return 0;
+}
+
+static void register_builtins(void)
+{
+	for (const struct netmem_provider_ops *const *o = _netmem_builtin_providers; *o; o++)
+		register_locked(*o);
+}
+
+int netmem_provider_register(const struct netmem_provider_ops *ops)
+{
+	int ret;
+
+	pthread_once(&builtin_once, register_builtins);
+	pthread_mutex_lock(&registry_lock);
+	ret = register_locked(ops);
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+const struct netmem_provider_ops *netmem_provider_lookup(const char *name)
+{
+	const struct netmem_provider_ops *ops = NULL;
+
+	if (!name)
+		return NULL;
+	pthread_once(&builtin_once, register_builtins);
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned i = 0; i < nr_registered; i++)
+		if (!strcmp(registry[i]->name, name)) {
+			ops = registry[i];
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+	return ops;
+}
+
+void netmem_provider_foreach(void (*fn)(const struct netmem_provider_ops *, void *),
+			     void *arg)
+{
+	const struct netmem_provider_ops *copy[MAX_PROVIDER_TYPES];
+	unsigned n;
+
+	if (!fn)
+		return;
+	pthread_once(&builtin_once, register_builtins);
+	pthread_mutex_lock(&registry_lock);
+	n = nr_registered;
+	memcpy(copy, registry, n * sizeof(copy[0]));
+	pthread_mutex_unlock(&registry_lock);
+	for (unsigned i = 0; i < n; i++)
+		fn(copy[i], arg);
+}
+
+int netmem_spec_next(const char **args, char *key, size_t keylen, char *val,
+		     size_t vallen)
+{
+	const char *s, *eq, *end;
+	size_t kl, vl;
+
+	if (!args || !*args || !key || !val || !keylen || !vallen)
+		return -EINVAL;
+	s = *args;
+	if (!*s)
+		return 0;
+	end = strchr(s, ',');
+	if (!end)
+		end = s + strlen(s);
+	eq = memchr(s, '=', (size_t)(end - s));
+	if (!eq || eq == s || eq + 1 == end)
+		return _netmem_err(EINVAL, "spec: expected key=value, got '%.*s'",
+				   (int)(end - s), s);
+	kl = (size_t)(eq - s);
+	vl = (size_t)(end - eq - 1);
+	if (kl >= keylen || vl >= vallen)
+		return _netmem_err(EINVAL, "spec: key or value too long in '%.*s'",
+				   (int)(end - s), s);
+	memcpy(key, s, kl);
+	key[kl] = 0;
+	memcpy(val, eq + 1, vl);
+	val[vl] = 0;
+	*args = *end ? end + 1 : end;
+	if (*end && !**args)
+		return _netmem_err(EINVAL, "spec: trailing ','");
+	return 1;
+}
+
+int netmem_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || !out || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+struct netmem_provider *netmem_provider_create(const char *spec)
+{
+	const struct netmem_provider_ops *ops;
+	struct netmem_provider *p;
+	char name[32];
+	const char *colon, *args;
+	size_t nl;
+	int ret;
+
+	if (!spec || !*spec) {
+		errno = -_netmem_err(EINVAL, "provider spec: empty");
+		return NULL;
+	}
+	colon = strchr(spec, ':');
+	nl = colon ? (size_t)(colon - spec) : strlen(spec);
+	args = colon ? colon + 1 : "";
+	if (nl == 0 || nl >= sizeof(name)) {
+		errno = -_netmem_err(EINVAL, "provider spec '%s': bad provider name", spec);
+		return NULL;
+	}
+	memcpy(name, spec, nl);
+	name[nl] = 0;
+	if (colon && !*args) {
+		errno = -_netmem_err(EINVAL, "provider spec '%s': nothing after ':'", spec);
+		return NULL;
+	}
+	ops = netmem_provider_lookup(name);
+	if (!ops) {
+		errno = -_netmem_err(ENOENT, "provider spec '%s': no provider named '%s'",
+				     spec, name);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		errno = -_netmem_err(ENOMEM, "provider %s: out of memory", name);
+		return NULL;
+	}
+	p->ops = ops;
+	p->order = ops->default_order <= NETMEM_MAX_ORDER ? ops->default_order : 0;
+	atomic_init(&p->refs, 1);
+	atomic_init(&p->revoked, 0);
+	pthread_mutex_init(&p->lock, NULL);
+	strcpy(p->name, name);
+	if (ops->init) {
+		ret = ops->init(p, args);
+		if (ret < 0) {
+			pthread_mutex_destroy(&p->lock);
+			free(p);
+			errno = -ret;
+			return NULL;
+		}
+	} else if (*args) {
+		pthread_mutex_destroy(&p->lock);
+		free(p);
+		errno = -_netmem_err(EINVAL, "provider %s takes no arguments", name);
+		return NULL;
+	}
+	return p;
+}
+
+void _netmem_provider_get(struct netmem_provider *p)
+{
+	/* Only called while the caller already holds a reference. */
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void _netmem_provider_put(struct netmem_provider *p)
+{
+	/* acq_rel: the last putter must see every other holder's writes. */
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (p->ops->fini)
+		p->ops->fini(p);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void netmem_provider_destroy(struct netmem_provider *p)
+{
+	if (p)
+		_netmem_provider_put(p);
+}
+
+void _netmem_provider_link(struct netmem_provider *p, struct netmem_area *a)
+{
+	pthread_mutex_lock(&p->lock);
+	a->next = p->areas;
+	p->areas = a;
+	/* Under the lock, so revoke either sees this area or we see revoked. */
+	if (atomic_load_explicit(&p->revoked, memory_order_relaxed))
+		atomic_store_explicit(&a->hdr.revoked, 1, memory_order_release);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void _netmem_provider_unlink(struct netmem_provider *p, struct netmem_area *a)
+{
+	pthread_mutex_lock(&p->lock);
+	for (struct netmem_area **pp = &p->areas; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	pthread_mutex_unlock(&p->lock);
+}
+
+int netmem_provider_revoke(struct netmem_provider *p)
+{
+	int was;
+
+	if (!p)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	was = atomic_exchange_explicit(&p->revoked, 1, memory_order_acq_rel);
+	/* release: a thread that reads revoked then sees the provider's state. */
+	for (struct netmem_area *a = p->areas; a; a = a->next)
+		atomic_store_explicit(&a->hdr.revoked, 1, memory_order_release);
+	pthread_mutex_unlock(&p->lock);
+	if (!was && p->ops->revoke)
+		p->ops->revoke(p);
+	return 0;
+}
+
+int netmem_provider_is_revoked(const struct netmem_provider *p)
+{
+	if (!p)
+		return -EINVAL;
+	return atomic_load_explicit(&((struct netmem_provider *)p)->revoked,
+				    memory_order_acquire) != 0;
+}
+
+const char *netmem_provider_name(const struct netmem_provider *p)
+{
+	return p ? p->name : NULL;
+}
+
+const struct netmem_provider_ops *netmem_provider_ops(const struct netmem_provider *p)
+{
+	return p ? p->ops : NULL;
+}
+
+void netmem_provider_set_priv(struct netmem_provider *p, void *priv)
+{
+	if (p)
+		p->priv = priv;
+}
+
+void *netmem_provider_priv(const struct netmem_provider *p)
+{
+	return p ? p->priv : NULL;
+}
+
+unsigned netmem_provider_nr_areas(const struct netmem_provider *p)
+{
+	if (!p)
+		return 0;
+	return atomic_load_explicit(&((struct netmem_provider *)p)->nr_mapped,
+				    memory_order_acquire);
+}
+
+int netmem_provider_set_default_order(struct netmem_provider *p, unsigned order)
+{
+	if (!p || order > NETMEM_MAX_ORDER)
+		return -EINVAL;
+	p->order = order;
+	return 0;
+}
+
+int netmem_provider_default_order(const struct netmem_provider *p)
+{
+	return p ? (int)p->order : -EINVAL;
+}

@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+#include "builtin.h"
+
+const struct netmem_provider_ops *const _netmem_builtin_providers[] = {
+	&_netmem_host_ops,
+	NULL,
+};

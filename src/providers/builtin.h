@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* The provider types netmem registers at start-up. */
+#ifndef NETMEM_PROVIDERS_BUILTIN_H
+#define NETMEM_PROVIDERS_BUILTIN_H
+
+#include "netmem/provider.h"
+
+extern const struct netmem_provider_ops _netmem_host_ops;
+
+/* NULL-terminated, in registration order. */
+extern const struct netmem_provider_ops *const _netmem_builtin_providers[];
+
+#endif

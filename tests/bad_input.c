@@ -1,0 +1,175 @@
+/* Every public function called with NULL, zero, oversized or unknown
+ * arguments returns its documented error and changes nothing. */
+#include "harness.h"
+#include "netmem/netmem.h"
+
+static unsigned dummy_take(struct netmem_provider *p, const struct netmem_area_spec *s,
+			   uint32_t *idx, unsigned n)
+{
+	return 0;
+}
+
+int main(void)
+{
+	struct netmem_provider *prov;
+	struct netmem_pool_params pp;
+	struct netmem_pool *pool;
+	struct netmem_pool_stats before, after;
+	const char *bad_specs[] = { "", ":", "host:", "host:order", "host:order=", "host:=3",
+				    "host:order=10", "host:order=-1", "host:order=x",
+				    "host:order=1,", "host:bogus=1", "host:thp=2",
+				    "nosuch", "nosuch:order=1", "host:order=1,,thp=0" };
+	uint64_t v;
+
+	/* specs */
+	errno = 0;
+	CHECK(netmem_provider_create(NULL) == NULL && errno == EINVAL);
+	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++) {
+		errno = 0;
+		prov = netmem_provider_create(bad_specs[i]);
+		CHECK(prov == NULL);
+		CHECK(errno == (strncmp(bad_specs[i], "nosuch", 6) ? EINVAL : ENOENT));
+		CHECK(netmem_last_error()[0] != 0);
+		printf("'%s': %s\n", bad_specs[i], netmem_last_error());
+	}
+	CHECK_EQ(netmem_parse_size("64M", &v), 0);
+	CHECK_EQ(v, 64 << 20);
+	CHECK_EQ(netmem_parse_size("12Q", &v), -EINVAL);
+	CHECK_EQ(netmem_parse_size("", &v), -EINVAL);
+	CHECK_EQ(netmem_parse_size(NULL, &v), -EINVAL);
+
+	/* registration */
+	CHECK_EQ(netmem_provider_register(NULL), -EINVAL);
+	{
+		struct netmem_provider_ops ops = { .size = sizeof(ops), .name = "incomplete" };
+
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		CHECK(netmem_provider_lookup("incomplete") == NULL);
+		ops = *netmem_provider_lookup("host");
+		CHECK_EQ(netmem_provider_register(&ops), -EEXIST);
+		ops.size = 3;
+		ops.name = "tiny";
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		ops.size = sizeof(ops);
+		ops.name = "bad name";
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		ops.name = "";
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		(void)dummy_take;
+	}
+	CHECK(netmem_provider_lookup(NULL) == NULL);
+	CHECK(netmem_provider_lookup("nosuch") == NULL);
+	CHECK_EQ(netmem_provider_revoke(NULL), -EINVAL);
+	CHECK_EQ(netmem_provider_is_revoked(NULL), -EINVAL);
+	CHECK_EQ(netmem_provider_set_default_order(NULL, 1), -EINVAL);
+	netmem_provider_destroy(NULL);
+
+	/* pools */
+	prov = netmem_provider_create("host");
+	REQUIRE(prov);
+	CHECK_EQ(netmem_provider_set_default_order(prov, 10), -EINVAL);
+	CHECK_EQ(netmem_provider_default_order(prov), 0);
+	errno = 0;
+	CHECK(netmem_pool_create(NULL) == NULL && errno == EINVAL);
+	netmem_pool_params_init(&pp, NULL);
+	errno = 0;
+	CHECK(netmem_pool_create(&pp) == NULL && errno == EINVAL);
+	{
+		struct { const char *what; struct netmem_pool_params p; } bad[] = {
+			{ "size 0", { .size = 0, .provider = prov } },
+			{ "size huge", { .size = 4096, .provider = prov } },
+			{ "order 10", { .size = sizeof(pp), .provider = prov, .order = 10 } },
+			{ "order -2", { .size = sizeof(pp), .provider = prov, .order = -2 } },
+			{ "ring 3", { .size = sizeof(pp), .provider = prov, .ring_size = 3 } },
+			{ "align 48", { .size = sizeof(pp), .provider = prov, .frag_align = 48 } },
+			{ "align > chunk", { .size = sizeof(pp), .provider = prov, .frag_align = 8192 } },
+			{ "chunks 2^25", { .size = sizeof(pp), .provider = prov, .nr_chunks = 1u << 25 } },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			errno = 0;
+			CHECK(netmem_pool_create(&bad[i].p) == NULL);
+			if (errno != EINVAL)
+				fprintf(stderr, "%s: errno %d\n", bad[i].what, errno);
+			CHECK_EQ(errno, EINVAL);
+		}
+	}
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0); /* nothing half-made */
+	netmem_pool_params_init(&pp, prov);
+	pp.nr_chunks = 64;
+	pool = netmem_pool_create(&pp);
+	REQUIRE(pool);
+	CHECK_EQ(netmem_pool_destroy(NULL), -EINVAL);
+	CHECK_EQ(netmem_pool_poll(NULL), -EINVAL);
+	CHECK_EQ(netmem_pool_set_owner(NULL), -EINVAL);
+	CHECK_EQ(netmem_pool_stats(NULL, &before), -EINVAL);
+	CHECK_EQ(netmem_pool_stats(pool, NULL), -EINVAL);
+	CHECK_EQ(netmem_pool_stats_json(pool, NULL), -EINVAL);
+	CHECK_EQ(netmem_pool_report_inflight(NULL, NULL, 0), -EINVAL);
+	CHECK_EQ(netmem_pool_chunk_size(NULL), 0);
+	CHECK(netmem_pool_provider(NULL) == NULL);
+
+	{
+		netmem_t h = netmem_pool_alloc_direct(pool), h2;
+		uint32_t off = 0;
+
+		REQUIRE(h);
+		REQUIRE(netmem_pool_stats(pool, &before) == 0);
+		/* bad fragment sizes change nothing */
+		errno = 0;
+		CHECK_EQ(netmem_pool_alloc_frag_direct(pool, 0, &off), 0);
+		CHECK_EQ(errno, EINVAL);
+		errno = 0;
+		CHECK_EQ(netmem_pool_alloc_frag_direct(pool, 4097, &off), 0);
+		CHECK_EQ(errno, EINVAL);
+		errno = 0;
+		CHECK_EQ(netmem_pool_alloc_frag_direct(pool, 100, NULL), 0);
+		CHECK_EQ(errno, EINVAL);
+		errno = 0;
+		CHECK_EQ(netmem_pool_alloc_bulk_direct(NULL, &h2, 1), 0);
+		CHECK_EQ(errno, EINVAL);
+		CHECK_EQ(netmem_pool_alloc_bulk_direct(pool, &h2, 0), 0);
+		netmem_pool_put_bulk_direct(NULL, &h, 1);
+		netmem_pool_put_bulk_direct(pool, NULL, 1);
+		netmem_put_bulk(NULL, 4);
+		netmem_put(NETMEM_NONE);
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+		CHECK_EQ(netmem_dev_read(h, 4096, &off, 1), -EINVAL);
+		CHECK_EQ(netmem_dev_write(h, 0, NULL, 1), -EINVAL);
+
+		/* release build: a double put is counted and ignored */
+		netmem_pool_put_direct(pool, h);
+		netmem_pool_put_direct(pool, h);
+		netmem_put(h);
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK_EQ(after.bad_put, 2);
+		CHECK_EQ(after.in_flight, 0);
+		/* the chunk is in the cache exactly once */
+		h = netmem_pool_alloc_direct(pool);
+		h2 = netmem_pool_alloc_direct(pool);
+		CHECK((h & 0xffffffffffff) != (h2 & 0xffffffffffff));
+		netmem_put(h);
+		netmem_put(h2);
+	}
+	/* a handle of another pool put directly to this one: counted, ignored */
+	{
+		struct netmem_pool *other = netmem_pool_create(&pp);
+		netmem_t h;
+
+		REQUIRE(other);
+		h = netmem_pool_alloc_direct(other);
+		REQUIRE(h);
+		netmem_pool_put_direct(pool, h);
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK_EQ(after.bad_put, 3);
+		REQUIRE(netmem_pool_stats(other, &after) == 0);
+		CHECK_EQ(after.in_flight, 1);
+		netmem_put(h); /* routed to its own pool */
+		REQUIRE(netmem_pool_stats(other, &after) == 0);
+		CHECK_EQ(after.in_flight, 0);
+		CHECK_EQ(netmem_pool_destroy(other), 0);
+	}
+	CHECK_EQ(netmem_pool_destroy(pool), 0);
+	netmem_provider_destroy(prov);
+	return t_done();
+}
