@@ -53,6 +53,7 @@ struct netmem_area *_netmem_area_create(struct netmem_provider *p, unsigned orde
 		d->pool = pool;
 		d->area = &a->hdr;
 		d->index = (uint32_t)i;
+		d->handle = (netmem_t)(uintptr_t)d; /* generation 0 */
 		d->dma = p->ops->dma_addr(p, &a->spec, i * chunk);
 		d->cpu = a->spec.cpu_base ? (char *)a->spec.cpu_base + i * chunk : NULL;
 		atomic_init(&d->ref, 0);

@@ -166,7 +166,7 @@ static __cold void bad_put(struct netmem_pool *pool, netmem_t h, const char *why
 			"netmem: bad put of handle 0x%016" PRIx64 " (%s): area %u chunk %u, "
 			"handle generation %u, chunk generation %u, pool %p, chunk's pool %p\n",
 			h, why, h ? d->area->id : 0, h ? d->index : 0, (unsigned)(h >> 48),
-			h ? d->gen : 0, (void *)pool, h ? (void *)d->pool : NULL);
+			h ? (unsigned)(d->handle >> 48) : 0, (void *)pool, h ? (void *)d->pool : NULL);
 		abort();
 	}
 	if (pool)
@@ -191,7 +191,7 @@ static bool put_ref(struct netmem_pool *pool, netmem_t h)
 		bad_put(pool, h, "chunk belongs to another pool");
 		return false;
 	}
-	if (d->gen != (uint16_t)(h >> 48) || d->state != _NETMEM_DESC_POOL) {
+	if (d->handle != h || d->state != _NETMEM_DESC_POOL) {
 		bad_put(pool, h, "stale handle: put twice or after its chunk was recycled");
 		return false;
 	}
@@ -208,15 +208,15 @@ static bool put_ref(struct netmem_pool *pool, netmem_t h)
 			return false;
 		}
 	}
-	d->gen++;
+	d->handle = h + _NETMEM_GEN_ONE;
 	atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
 	return true;
 }
 
-/* The handle after put_ref moved the generation on. */
+/* The handle after put_ref moved the generation on (wraps in 16 bits). */
 static inline netmem_t next_gen(netmem_t h)
 {
-	return (h & _NETMEM_PTR_MASK) | ((netmem_t)(uint16_t)((h >> 48) + 1) << 48);
+	return h + _NETMEM_GEN_ONE;
 }
 
 /* ---- revocation ------------------------------------------------------- */
@@ -442,10 +442,34 @@ unsigned netmem_pool_alloc_bulk_direct(struct netmem_pool *pool, netmem_t *out,
 void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 				 unsigned n)
 {
+	struct _netmem_pool_fast *f;
+	uint32_t cnt, lim;
+	uint64_t cached = 0;
+
 	if (!pool || !h)
 		return;
-	for (unsigned i = 0; i < n; i++)
-		netmem_pool_put_direct(pool, h[i]);
+	f = &pool->fast;
+	/* netmem_pool_put_direct() unrolled with the cache index in a register. */
+	cnt = f->count;
+	lim = f->limit;
+	for (unsigned i = 0; i < n; i++) {
+		struct netmem_desc *d = _netmem_desc(h[i]);
+
+		if (unlikely((d->handle != h[i]) | (d->pool != pool) |
+			     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
+			     (cnt >= lim))) {
+			f->count = cnt;
+			_netmem_pool_put_slow(pool, h[i]);
+			cnt = f->count;
+			lim = f->limit;
+			continue;
+		}
+		d->handle = h[i] + _NETMEM_GEN_ONE;
+		f->cache[cnt++] = d->handle;
+		cached++;
+	}
+	f->count = cnt;
+	f->recycle_cached += cached;
 }
 
 /* ---- fragments --------------------------------------------------------- */
@@ -472,7 +496,7 @@ static void frag_retire(struct netmem_pool *pool)
 	/* acq_rel: if we drop the last reference, all fragment users' accesses
 	 * happened before; otherwise our carving happens before their last put. */
 	if (atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused) {
-		d->gen++;
+		d->handle += _NETMEM_GEN_ONE;
 		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
 		recycle_owned(pool, _netmem_handle(d));
 	}

@@ -65,12 +65,13 @@ struct netmem_desc {
 	void *cpu;                     /* CPU address, NULL when unreadable */
 	struct netmem_area_hdr *area;  /* area this chunk belongs to */
 	uint32_t index;                /* chunk index in its area */
-	uint16_t gen;                  /* generation, see above */
 	uint8_t state;                 /* _NETMEM_DESC_* (slow path only) */
-	uint8_t pad0;
-	struct netmem_desc *next;      /* provider free list linkage */
-	uint64_t pad1;
+	uint8_t pad[3];
+	struct netmem_desc *next;      /* spare linkage for drivers' lists */
+	netmem_t handle;               /* the valid handle: address | generation */
 } __attribute__((aligned(64)));
+
+#define _NETMEM_GEN_ONE ((netmem_t)1 << 48)
 
 #define _NETMEM_PTR_MASK ((UINT64_C(1) << 48) - 1)
 
@@ -81,7 +82,7 @@ static inline struct netmem_desc *_netmem_desc(netmem_t h)
 
 static inline netmem_t _netmem_handle(const struct netmem_desc *d)
 {
-	return (netmem_t)(uintptr_t)d | ((netmem_t)d->gen << 48);
+	return d->handle;
 }
 
 /* True when the chunk's provider has been revoked (device gone). */

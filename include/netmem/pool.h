@@ -93,7 +93,6 @@ struct _netmem_pool_fast {
 	uint32_t limit;               /* cache capacity now: 0 once revoked/dying */
 	uint64_t alloc_fast;
 	uint64_t recycle_cached;
-	const void *_Atomic owner;    /* owner thread identity */
 	/* fragment carving (owner only) */
 	struct netmem_desc *frag_cur;
 	uint32_t frag_off;            /* next free offset; chunk size when none */
@@ -103,6 +102,9 @@ struct _netmem_pool_fast {
 	uint32_t chunk_size;
 	uint32_t pad;
 	netmem_t cache[NETMEM_CACHE_SIZE];
+	/* Read by every netmem_put(), written only at create, set_owner and
+	 * destroy: kept off the owner's hot lines. */
+	const void *_Atomic owner __attribute__((aligned(64)));
 };
 
 /* The calling thread's identity as the pool compares it. */
@@ -165,8 +167,9 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
 }
 
 /*
- * Give back one reference on a chunk of `pool`. Owner thread only. The last
- * reference recycles the chunk into the cache. A stale, double or foreign put
+ * Give back one reference on a chunk of `pool`. Owner thread only; h must
+ * not be 0 (netmem_put() accepts 0). The last reference recycles the chunk
+ * into the cache. A stale, double or foreign put
  * aborts in a debug build and is counted (bad_put) and ignored otherwise.
  * Cost: one descriptor cache line read and written; one unlikely branch that
  * takes fragments, full caches and bad puts out of line.
@@ -177,15 +180,17 @@ static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 	struct netmem_desc *d = _netmem_desc(h);
 	uint32_t n = f->count;
 
-	if (unlikely((d->gen != (uint16_t)(h >> 48)) | (d->pool != pool) |
+	if (unlikely((d->handle != h) | (d->pool != pool) |
 		     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
-		     (n >= f->limit) | (h == 0))) {
+		     (n >= f->limit))) {
 		_netmem_pool_put_slow(pool, h);
 		return;
 	}
-	/* Sole reference: no other thread can see d, plain stores suffice. */
-	d->gen++;
-	f->cache[n] = _netmem_handle(d);
+	/* Sole reference: no other thread can see d, plain stores suffice.
+	 * The new generation makes h stale. */
+	h += _NETMEM_GEN_ONE;
+	d->handle = h;
+	f->cache[n] = h;
 	f->count = n + 1;
 	f->recycle_cached++;
 }

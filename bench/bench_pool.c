@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netmem bench pool: the pool's fast paths beside baselines measured in the
+ * same run: an empty loop, malloc/free of 2 KiB, and (when built with DPDK)
+ * rte_mempool with a per-lcore cache of 256. Medians over repetitions.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netmem/netmem.h"
+#include "bench.h"
+#include "../tools/cmds.h"
+
+/* bench/dpdk_peer.c, linked only when DPDK is installed. */
+int netmem_dpdk_peer(long iters, int reps, double *cached_ns, double *bulk32_ns)
+	__attribute__((weak));
+
+static long iters = 2000000;
+static int reps = 7;
+
+static double bench_empty_loop(void)
+{
+	double t = bench_now_ns();
+
+	for (long i = 0; i < iters; i++)
+		bench_keep(i);
+	return (bench_now_ns() - t) / (double)iters;
+}
+
+static double bench_malloc_free(void)
+{
+	double t = bench_now_ns();
+
+	for (long i = 0; i < iters; i++) {
+		void *p = malloc(2048);
+
+		bench_keep(p);
+		free(p);
+	}
+	return (bench_now_ns() - t) / (double)iters;
+}
+
+static double bench_alloc_put(struct netmem_pool *pool)
+{
+	double t = bench_now_ns();
+
+	for (long i = 0; i < iters; i++) {
+		netmem_t h = netmem_pool_alloc_direct(pool);
+
+		bench_keep(h);
+		netmem_pool_put_direct(pool, h);
+	}
+	return (bench_now_ns() - t) / (double)iters;
+}
+
+static double bench_bulk32(struct netmem_pool *pool)
+{
+	netmem_t h[32];
+	long rounds = iters / 32;
+	double t = bench_now_ns();
+
+	for (long i = 0; i < rounds; i++) {
+		unsigned n = netmem_pool_alloc_bulk_direct(pool, h, 32);
+
+		bench_keep(h);
+		netmem_pool_put_bulk_direct(pool, h, n);
+	}
+	return (bench_now_ns() - t) / (double)(rounds * 32);
+}
+
+/* Cross-thread: the owner allocates batches of 32 and hands them over a
+ * single-producer single-consumer queue to a thread that puts them with
+ * netmem_put_bulk() into the pool's recycle ring; the owner refills from
+ * the ring when its cache runs dry. */
+#define XQ 256
+struct xfer {
+	_Atomic unsigned long head __attribute__((aligned(64)));
+	_Atomic unsigned long tail __attribute__((aligned(64)));
+	netmem_t batch[XQ][32] __attribute__((aligned(64)));
+	_Atomic int stop;
+};
+
+static void *xfer_putter(void *arg)
+{
+	struct xfer *x = arg;
+	unsigned long t = 0;
+
+	for (;;) {
+		/* acquire: the batch contents written before head moved */
+		unsigned long h = atomic_load_explicit(&x->head, memory_order_acquire);
+
+		if (t == h) {
+			if (atomic_load_explicit(&x->stop, memory_order_acquire))
+				break;
+			continue;
+		}
+		for (; t != h; t++)
+			netmem_put_bulk(x->batch[t % XQ], 32);
+		/* release: the slots are free for the owner again */
+		atomic_store_explicit(&x->tail, t, memory_order_release);
+	}
+	return NULL;
+}
+
+static double bench_cross_thread(struct netmem_pool *pool)
+{
+	struct xfer *x = aligned_alloc(64, sizeof(*x));
+	long rounds = iters / 32, done = 0;
+	pthread_t th;
+	double t;
+
+	memset(x, 0, sizeof(*x));
+	if (pthread_create(&th, NULL, xfer_putter, x))
+		return -1;
+	t = bench_now_ns();
+	while (done < rounds) {
+		unsigned long h = atomic_load_explicit(&x->head, memory_order_relaxed);
+		unsigned n;
+
+		if (h - atomic_load_explicit(&x->tail, memory_order_acquire) >= XQ)
+			continue;
+		n = netmem_pool_alloc_bulk_direct(pool, x->batch[h % XQ], 32);
+		if (n < 32) { /* everything is in flight: give back and retry */
+			netmem_pool_put_bulk_direct(pool, x->batch[h % XQ], n);
+			continue;
+		}
+		atomic_store_explicit(&x->head, h + 1, memory_order_release);
+		done++;
+	}
+	while (atomic_load_explicit(&x->tail, memory_order_acquire) != (unsigned long)rounds)
+		;
+	t = bench_now_ns() - t;
+	atomic_store_explicit(&x->stop, 1, memory_order_release);
+	pthread_join(th, NULL);
+	free(x);
+	return t / (double)(rounds * 32);
+}
+
+static double median_of(double (*fn)(struct netmem_pool *), struct netmem_pool *pool)
+{
+	double v[64];
+
+	fn(pool); /* warm up */
+	for (int i = 0; i < reps; i++)
+		v[i] = fn(pool);
+	return bench_median(v, reps);
+}
+
+static double median_void(double (*fn)(void))
+{
+	double v[64];
+
+	fn();
+	for (int i = 0; i < reps; i++)
+		v[i] = fn();
+	return bench_median(v, reps);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: netmem bench pool [--json] [--provider SPEC] [--iters N] [--reps N]\n");
+}
+
+int netmem_cmd_bench_pool(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "provider", required_argument, NULL, 'p' },
+		{ "iters", required_argument, NULL, 'i' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *spec = "host";
+	struct bench_results r = { 0 };
+	struct netmem_provider *prov;
+	struct netmem_pool_params pp;
+	struct netmem_pool *pool;
+	int json = 0, c;
+	double dpdk_cached = -1, dpdk_bulk = -1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'p': spec = optarg; break;
+		case 'i': iters = atol(optarg); break;
+		case 'r': reps = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (iters < 64 || reps < 1 || reps > 64) {
+		fprintf(stderr, "netmem bench pool: --iters >= 64, --reps 1..64\n");
+		return 2;
+	}
+	prov = netmem_provider_create(spec);
+	if (!prov) {
+		fprintf(stderr, "netmem bench pool: %s\n", netmem_last_error());
+		return 1;
+	}
+	netmem_pool_params_init(&pp, prov);
+	pp.nr_chunks = 4096;
+	pp.ring_size = 4096;
+	pool = netmem_pool_create(&pp);
+	if (!pool) {
+		fprintf(stderr, "netmem bench pool: %s\n", netmem_last_error());
+		netmem_provider_destroy(prov);
+		return 1;
+	}
+	bench_add(&r, "empty_loop", median_void(bench_empty_loop));
+	bench_add(&r, "malloc_free_2k", median_void(bench_malloc_free));
+	bench_add(&r, "netmem_alloc_put", median_of(bench_alloc_put, pool));
+	bench_add(&r, "netmem_bulk32", median_of(bench_bulk32, pool));
+	bench_add(&r, "netmem_cross_thread", median_of(bench_cross_thread, pool));
+	if (netmem_dpdk_peer && netmem_dpdk_peer(iters, reps, &dpdk_cached, &dpdk_bulk) == 0) {
+		bench_add(&r, "dpdk_cached_get_put", dpdk_cached);
+		bench_add(&r, "dpdk_bulk32", dpdk_bulk);
+	}
+	if (json) {
+		printf("{\"benchmark\":\"pool\",\"provider\":\"%s\",\"iters\":%ld,\"reps\":%d,\"results\":[",
+		       spec, iters, reps);
+		for (int i = 0; i < r.n; i++)
+			printf("%s{\"name\":\"%s\",\"ns_per_op\":%.3f}", i ? "," : "", r.name[i],
+			       r.value[i]);
+		printf("]");
+		if (dpdk_cached > 0)
+			printf(",\"ratios\":{\"alloc_put_vs_dpdk_cached\":%.3f,\"bulk32_vs_dpdk_bulk32\":%.3f}",
+			       bench_get(&r, "netmem_alloc_put") / dpdk_cached,
+			       bench_get(&r, "netmem_bulk32") / dpdk_bulk);
+		printf("}\n");
+	} else {
+		printf("pool benchmark, provider %s, median of %d runs of %ld ops\n", spec, reps, iters);
+		for (int i = 0; i < r.n; i++)
+			printf("  %-22s %8.2f ns/op\n", r.name[i], r.value[i]);
+		if (dpdk_cached > 0)
+			printf("  alloc_put / dpdk_cached_get_put = %.2f, bulk32 / dpdk_bulk32 = %.2f\n",
+			       bench_get(&r, "netmem_alloc_put") / dpdk_cached,
+			       bench_get(&r, "netmem_bulk32") / dpdk_bulk);
+		else
+			printf("  (DPDK peer unavailable: not built, or its EAL failed to start)\n");
+	}
+	netmem_pool_destroy(pool);
+	netmem_provider_destroy(prov);
+	return 0;
+}
