@@ -6,6 +6,8 @@
  *   handle.h    netmem handles and their accessors
  *   provider.h  provider types, instances, specs, revocation
  *   pool.h      pools, fragments, recycling, stats
+ *   memfd.h     an area's file descriptor (memfd, dma-buf) for sharing
+ *   devsim.h    the emulated device's test hooks
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -13,6 +15,8 @@
 #include "handle.h"
 #include "provider.h"
 #include "pool.h"
+#include "memfd.h"
+#include "devsim.h"
 
 #ifdef __cplusplus
 extern "C" {
