@@ -238,7 +238,9 @@ static int sim_refill(struct netmem_rxq *rxq)
 	struct sim_queue *q = _netmem_rxq_priv(rxq);
 	uint32_t size = q->hring.mask + 1, buf = q->sim->p.buf_size;
 
-	if (!q->revoked && netmem_pool_poll(q->ppool) == -ENODEV)
+	/* Every time: the pool empties its cache to the provider only when
+	 * its owner polls it after the revoke. */
+	if (netmem_pool_poll(q->ppool) == -ENODEV && !q->revoked)
 		queue_revoked(q);
 	if (q->hdr_buf) {
 		while (ring_count(&q->hring) < size) {
@@ -457,8 +459,10 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			/* The provider went away under the write. */
 			put_frame(hs, ps, nps);
 			drop(q, seq, NETMEM_SIM_DROP_REVOKED);
-			if (ret == -ENODEV && !q->revoked)
+			if (ret == -ENODEV && !q->revoked) {
 				queue_revoked(q);
+				netmem_pool_poll(q->ppool);
+			}
 			continue;
 		}
 		if (unlikely(chance(&q->rng, p->overflow_ppm))) {
