@@ -23,7 +23,7 @@
 #include "netmem/sim.h"
 #include "../tools/cmds.h"
 
-#define BATCH 64
+#define BATCH	 64
 #define MAX_RUNS 31
 
 struct rx_result {
@@ -64,8 +64,7 @@ static struct netmem_sim *make_sim(struct netmem_provider *prov, uint32_t *size)
 }
 
 /* Zero-copy receive: recv a batch, give its tokens back in one call. */
-static int run_netmem(struct netmem_provider *prov, uint32_t size, double secs,
-		      struct rx_result *r)
+static int run_netmem(struct netmem_provider *prov, uint32_t size, double secs, struct rx_result *r)
 {
 	struct netmem_sim *sim = make_sim(prov, &size);
 	struct netmem_rx_pkt pkts[BATCH];
@@ -99,8 +98,7 @@ static int run_netmem(struct netmem_provider *prov, uint32_t size, double secs,
 }
 
 /* A plain receive loop: copy every packet into a malloc'd buffer. */
-static int run_copy(struct netmem_provider *host, uint32_t size, double secs,
-		    struct rx_result *r)
+static int run_copy(struct netmem_provider *host, uint32_t size, double secs, struct rx_result *r)
 {
 	struct netmem_sim *sim = make_sim(host, &size);
 	struct netmem_rx_pkt pkts[BATCH];
@@ -184,27 +182,23 @@ static void run_memcpy(uint32_t size, size_t dst_len, double secs, struct rx_res
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: netmem bench rx [--json] [--provider SPEC] [--runs N] [--seconds S]\n"
-		"One queue, one core: zero-copy receive on the sim NIC at 64 and 1500 bytes,\n"
-		"next to memcpy of the same bytes and a receive loop that copies every packet.\n"
-		"  --provider SPEC  payload memory (default devsim, host where not built in)\n"
-		"  --runs N         runs per figure, the median is reported (default 5)\n"
-		"  --seconds S      length of one run (default 0.3)\n"
-		"  --json           one JSON object instead of the table\n");
+	fprintf(f, "usage: netmem bench rx [--json] [--provider SPEC] [--runs N] [--seconds S]\n"
+		   "One queue, one core: zero-copy receive on the sim NIC at 64 and 1500 bytes,\n"
+		   "next to memcpy of the same bytes and a receive loop that copies every packet.\n"
+		   "  --provider SPEC  payload memory (default devsim, host where not built in)\n"
+		   "  --runs N         runs per figure, the median is reported (default 5)\n"
+		   "  --seconds S      length of one run (default 0.3)\n"
+		   "  --json           one JSON object instead of the table\n");
 }
 
 int netmem_cmd_bench_rx(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "provider", required_argument, NULL, 'p' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},	    {"provider", required_argument, NULL, 'p'},
+	    {"runs", required_argument, NULL, 'r'}, {"seconds", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
-	static const uint32_t sizes[] = { 64, 1500 };
+	static const uint32_t sizes[] = {64, 1500};
 	const char *spec = NULL;
 	struct netmem_provider *prov, *host;
 	int json = 0, runs = 5, c;
@@ -217,8 +211,12 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': json = 1; break;
-		case 'p': spec = optarg; break;
+		case 'j':
+			json = 1;
+			break;
+		case 'p':
+			spec = optarg;
+			break;
 		case 'r':
 			runs = (int)strtol(optarg, &end, 10);
 			if (*end || runs < 1 || runs > MAX_RUNS) {
@@ -233,8 +231,12 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!spec)
@@ -301,22 +303,27 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 		       res[1].nm.gbps >= 0.7 * res[1].mc.gbps ? "true" : "false",
 		       res[0].nm.pps >= 1e7 ? "true" : "false");
 	} else {
-		printf("netmem bench rx: 1 queue, 1 core, payload on %s, median of %d runs of %.2f s\n\n",
+		printf("netmem bench rx: 1 queue, 1 core, payload on %s, median of %d runs of %.2f "
+		       "s\n\n",
 		       spec, runs, secs);
 		printf("%6s  %22s  %22s  %22s  %9s  %9s\n", "frame", "netmem zero-copy",
 		       "memcpy same bytes", "copy loop (malloc)", "vs memcpy", "vs copy");
 		for (int si = 0; si < 2; si++)
-			printf("%6u  %8.2f Mpps %6.2f Gb/s  %8.2f Mpps %6.2f Gb/s  %8.2f Mpps %6.2f Gb/s  %8.0f%%  %8.2fx\n",
-			       sizes[si], res[si].nm.pps / 1e6, res[si].nm.gbps, res[si].mc.pps / 1e6,
-			       res[si].mc.gbps, res[si].cp.pps / 1e6, res[si].cp.gbps,
-			       100 * res[si].nm.gbps / res[si].mc.gbps, res[si].nm.pps / res[si].cp.pps);
-		printf("\nmemcpy to a 256 MiB buffer (DRAM): %.1f Gb/s at 64 B, %.1f Gb/s at 1500 B "
-		       "(netmem at %.0f%% of it at 1500 B)\n",
-		       res[0].md.gbps, res[1].md.gbps, 100 * res[1].nm.gbps / res[1].md.gbps);
-		printf("targets: 1500 B at >= 70%% of memcpy: %s (%.0f%%); 64 B at >= 10 Mpps: %s (%.2f Mpps)\n",
+			printf("%6u  %8.2f Mpps %6.2f Gb/s  %8.2f Mpps %6.2f Gb/s  %8.2f Mpps "
+			       "%6.2f Gb/s  %8.0f%%  %8.2fx\n",
+			       sizes[si], res[si].nm.pps / 1e6, res[si].nm.gbps,
+			       res[si].mc.pps / 1e6, res[si].mc.gbps, res[si].cp.pps / 1e6,
+			       res[si].cp.gbps, 100 * res[si].nm.gbps / res[si].mc.gbps,
+			       res[si].nm.pps / res[si].cp.pps);
+		printf(
+		    "\nmemcpy to a 256 MiB buffer (DRAM): %.1f Gb/s at 64 B, %.1f Gb/s at 1500 B "
+		    "(netmem at %.0f%% of it at 1500 B)\n",
+		    res[0].md.gbps, res[1].md.gbps, 100 * res[1].nm.gbps / res[1].md.gbps);
+		printf("targets: 1500 B at >= 70%% of memcpy: %s (%.0f%%); 64 B at >= 10 Mpps: %s "
+		       "(%.2f Mpps)\n",
 		       res[1].nm.gbps >= 0.7 * res[1].mc.gbps ? "met" : "NOT met",
-		       100 * res[1].nm.gbps / res[1].mc.gbps, res[0].nm.pps >= 1e7 ? "met" : "NOT met",
-		       res[0].nm.pps / 1e6);
+		       100 * res[1].nm.gbps / res[1].mc.gbps,
+		       res[0].nm.pps >= 1e7 ? "met" : "NOT met", res[0].nm.pps / 1e6);
 	}
 	netmem_provider_destroy(prov);
 	netmem_provider_destroy(host);
