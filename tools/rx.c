@@ -36,7 +36,7 @@ struct worker {
 
 static _Atomic int stop;
 
-static const uint32_t imix[] = {64, 576, 64, 1500, 64, 576, 64, 576, 64, 64, 576, 64};
+static const uint32_t imix[] = { 64, 576, 64, 1500, 64, 576, 64, 576, 64, 64, 576, 64 };
 
 static double now_s(void)
 {
@@ -109,8 +109,8 @@ static void *worker_main(void *arg)
 				} else if (ret != -ENODEV) {
 					if (!bad)
 						snprintf(w->first_bad, sizeof(w->first_bad),
-							 "seq %" PRIu64 " len %u: %s", p->seq,
-							 p->len, strerror(-ret));
+							 "seq %" PRIu64 " len %u: %s", p->seq, p->len,
+							 strerror(-ret));
 					bad++;
 				}
 			}
@@ -172,19 +172,19 @@ static void human(double v, char *buf, size_t len)
 int netmem_cmd_rx(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"provider", required_argument, NULL, 'p'},
-	    {"queues", required_argument, NULL, 'q'},
-	    {"size", required_argument, NULL, 's'},
-	    {"seconds", required_argument, NULL, 't'},
-	    {"hold", required_argument, NULL, 'H'},
-	    {"revoke-after", required_argument, NULL, 'r'},
-	    {"verify", no_argument, NULL, 'v'},
-	    {"split", required_argument, NULL, 'S'},
-	    {"flows", required_argument, NULL, 'f'},
-	    {"rate", required_argument, NULL, 'R'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+		{ "provider", required_argument, NULL, 'p' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "size", required_argument, NULL, 's' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "revoke-after", required_argument, NULL, 'r' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ "split", required_argument, NULL, 'S' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *spec = NULL, *note = NULL;
 	unsigned queues = 1, hold = 0, flows = 64, split = NETMEM_SIM_HDR_LEN;
@@ -203,14 +203,11 @@ int netmem_cmd_rx(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p':
-			spec = optarg;
-			break;
+		case 'p': spec = optarg; break;
 		case 'q':
 			queues = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || queues < 1 || queues > NETMEM_SIM_MAX_QUEUES) {
-				fprintf(stderr, "netmem rx: --queues wants 1..%d\n",
-					NETMEM_SIM_MAX_QUEUES);
+				fprintf(stderr, "netmem rx: --queues wants 1..%d\n", NETMEM_SIM_MAX_QUEUES);
 				return 2;
 			}
 			break;
@@ -247,14 +244,11 @@ int netmem_cmd_rx(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'v':
-			verify = 1;
-			break;
+		case 'v': verify = 1; break;
 		case 'S':
 			split = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || split > NETMEM_SIM_MAX_SPLIT) {
-				fprintf(stderr, "netmem rx: --split wants 0..%d\n",
-					NETMEM_SIM_MAX_SPLIT);
+				fprintf(stderr, "netmem rx: --split wants 0..%d\n", NETMEM_SIM_MAX_SPLIT);
 				return 2;
 			}
 			break;
@@ -272,15 +266,9 @@ int netmem_cmd_rx(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc) {
@@ -370,20 +358,18 @@ int netmem_cmd_rx(int argc, char **argv)
 			if (tty && !json)
 				fprintf(stderr, "\n");
 			if (!json)
-				fprintf(stderr,
-					"netmem rx: payload provider %s revoked at %.2f s\n", spec,
-					t_revoke);
+				fprintf(stderr, "netmem rx: payload provider %s revoked at %.2f s\n",
+					spec, t_revoke);
 		}
 		if (tty && t - last >= 0.25) {
 			char pps[16], gbps[16];
 
 			sum(w, queues, &tot, &verified, &bad);
 			human((double)(tot.packets - last_pk) / (t - last), pps, sizeof(pps));
-			snprintf(gbps, sizeof(gbps), "%.2f",
-				 (double)(tot.bytes - last_bytes) * 8 / (t - last) / 1e9);
+			snprintf(gbps, sizeof(gbps), "%.2f", (double)(tot.bytes - last_bytes) * 8 / (t - last) / 1e9);
 			fprintf(stderr,
-				"\r%5.1fs  %8s pkt/s  %7s Gbit/s  in flight %6" PRIu64
-				" (held %" PRIu64 ")  drops %" PRIu64 "%s   ",
+				"\r%5.1fs  %8s pkt/s  %7s Gbit/s  in flight %6" PRIu64 " (held %" PRIu64
+				")  drops %" PRIu64 "%s   ",
 				t - t0, pps, gbps, tot.tokens_held + tot.posted, tot.tokens_held,
 				tot.drops, tot.revoked ? "  [revoked]" : "");
 			last = t;
@@ -411,22 +397,18 @@ int netmem_cmd_rx(int argc, char **argv)
 			printf("{\"provider\":\"%s\",\"queues\":%u,\"size\":%s%s%s,\"split\":%u,"
 			       "\"seconds\":%.3f,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			       ",\"pps\":%.0f,\"gbps\":%.3f,\"generated\":%" PRIu64
-			       ",\"drops\":%" PRIu64 ",\"drop_no_buf\":%" PRIu64
-			       ",\"drop_revoked\":%" PRIu64 ",\"drop_fault\":%" PRIu64
-			       ",\"drop_overflow\":%" PRIu64 ",\"drop_truncated\":%" PRIu64
-			       ",\"tokens_issued\":%" PRIu64 ",\"tokens_released\":%" PRIu64
-			       ",\"bad_release\":%" PRIu64
-			       ",\"hold\":%u,\"verify\":%s,\"verified\":%" PRIu64
-			       ",\"verify_failed\":%" PRIu64
-			       ",\"revoked\":%s,\"revoke_at\":%.3f,\"tokens_left\":%d,\"areas_"
-			       "left\":%d}\n",
-			       spec, queues, use_imix ? "\"" : "", sizedesc, use_imix ? "\"" : "",
-			       split, el, tot.packets, tot.bytes, pps, gbps, tot.generated,
-			       tot.drops, tot.drop_no_buf, tot.drop_revoked, tot.drop_fault,
-			       tot.drop_overflow, tot.drop_truncated, tot.tokens_issued,
-			       tot.tokens_released, tot.bad_release, hold,
-			       verify ? "true" : "false", verified, bad, revoked ? "true" : "false",
-			       revoked ? t_revoke : 0.0, held_after, areas_after);
+			       ",\"drops\":%" PRIu64 ",\"drop_no_buf\":%" PRIu64 ",\"drop_revoked\":%" PRIu64
+			       ",\"drop_fault\":%" PRIu64 ",\"drop_overflow\":%" PRIu64
+			       ",\"drop_truncated\":%" PRIu64 ",\"tokens_issued\":%" PRIu64
+			       ",\"tokens_released\":%" PRIu64 ",\"bad_release\":%" PRIu64
+			       ",\"hold\":%u,\"verify\":%s,\"verified\":%" PRIu64 ",\"verify_failed\":%" PRIu64
+			       ",\"revoked\":%s,\"revoke_at\":%.3f,\"tokens_left\":%d,\"areas_left\":%d}\n",
+			       spec, queues, use_imix ? "\"" : "", sizedesc, use_imix ? "\"" : "", split, el, tot.packets, tot.bytes, pps, gbps,
+			       tot.generated, tot.drops, tot.drop_no_buf, tot.drop_revoked,
+			       tot.drop_fault, tot.drop_overflow, tot.drop_truncated, tot.tokens_issued,
+			       tot.tokens_released, tot.bad_release, hold, verify ? "true" : "false",
+			       verified, bad, revoked ? "true" : "false", revoked ? t_revoke : 0.0,
+			       held_after, areas_after);
 		} else {
 			char p1[16];
 
@@ -436,26 +418,22 @@ int netmem_cmd_rx(int argc, char **argv)
 			printf("generated %" PRIu64 ", dropped %" PRIu64 " (no buffer %" PRIu64
 			       ", revoked %" PRIu64 ", fault %" PRIu64 ", overflow %" PRIu64
 			       ", truncated %" PRIu64 ")\n",
-			       tot.generated, tot.drops, tot.drop_no_buf, tot.drop_revoked,
-			       tot.drop_fault, tot.drop_overflow, tot.drop_truncated);
+			       tot.generated, tot.drops, tot.drop_no_buf, tot.drop_revoked, tot.drop_fault,
+			       tot.drop_overflow, tot.drop_truncated);
 			printf("tokens: %" PRIu64 " issued, %" PRIu64 " released, %" PRIu64
 			       " refused%s\n",
 			       tot.tokens_issued, tot.tokens_released, tot.bad_release,
 			       hold ? " (held back per queue: --hold)" : "");
 			if (verify)
-				printf("verify: %" PRIu64 " packets checked end to end, %" PRIu64
-				       " bad%s%s\n",
-				       verified, bad, bad ? ", first: " : "",
-				       bad ? w[0].first_bad : "");
+				printf("verify: %" PRIu64 " packets checked end to end, %" PRIu64 " bad%s%s\n",
+				       verified, bad, bad ? ", first: " : "", bad ? w[0].first_bad : "");
 			if (revoked)
-				printf("revoke: provider %s revoked at %.2f s; receive went on, "
-				       "%" PRIu64
+				printf("revoke: provider %s revoked at %.2f s; receive went on, %" PRIu64
 				       " payload frames dropped; %d area%s still mapped\n",
 				       spec, t_revoke, tot.drop_revoked, areas_after,
 				       areas_after == 1 ? "" : "s");
 			if (held_after || areas_after)
-				printf("warning: %d tokens and %d areas left after the device was "
-				       "destroyed\n",
+				printf("warning: %d tokens and %d areas left after the device was destroyed\n",
 				       held_after, areas_after);
 		}
 	}
