@@ -8,6 +8,8 @@
  *   pool.h      pools, fragments, recycling, stats
  *   memfd.h     an area's file descriptor (memfd, dma-buf) for sharing
  *   devsim.h    the emulated device's test hooks
+ *   rx.h        receive queues: header split, payload tokens
+ *   sim.h       the software NIC (sim driver)
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -17,6 +19,8 @@
 #include "pool.h"
 #include "memfd.h"
 #include "devsim.h"
+#include "rx.h"
+#include "sim.h"
 
 #ifdef __cplusplus
 extern "C" {
