@@ -265,4 +265,108 @@ static inline int xu_sender_wait(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+#ifdef NETMEM_RX_H
+/* Receive-side checker: every packet of the test's flows verified, order
+ * per flow checked (strict: no gap either). */
+struct xu_check_state {
+	int64_t last[XU_MAX_FLOWS]; /* last seq seen per flow, -1 none */
+	uint64_t good, other, bad_csum, bad_order, gaps, bad_split;
+	int strict;
+	uint32_t want_hdr;          /* expected hdr_len, 0 = any */
+};
+
+static inline void xu_check_init(struct xu_check_state *c, int strict, uint32_t want_hdr)
+{
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < XU_MAX_FLOWS; i++)
+		c->last[i] = -1;
+	c->strict = strict;
+	c->want_hdr = want_hdr;
+}
+
+/* Check one packet; returns 1 when it was a good packet of the test. */
+static inline int xu_check_pkt(struct xu_check_state *c, struct netmem_rxq *q,
+			       const struct netmem_rx_pkt *p)
+{
+	static uint8_t frame[16384];
+	size_t n = 0, plen;
+	uint32_t flow;
+	uint64_t seq;
+	int off;
+
+	if (p->len > sizeof(frame) || p->hdr_len > p->len)
+		return c->bad_split++, 0;
+	memcpy(frame, p->hdr, p->hdr_len);
+	n = p->hdr_len;
+	for (unsigned i = 0; i < p->nr_frags; i++) {
+		const struct netmem_rx_frag *f = &p->frag[i];
+
+		if (n + f->len > sizeof(frame) || netmem_rxq_frag_read(q, f, 0, frame + n, f->len))
+			return c->bad_split++, 0;
+		n += f->len;
+	}
+	if (n != p->len)
+		return c->bad_split++, 0;
+	off = xu_parse(frame, n, &plen);
+	if (off < 0)
+		return c->other++, 0;
+	if (c->want_hdr && p->hdr_len != c->want_hdr)
+		c->bad_split++;
+	if (xu_check(frame + off, plen, &flow, &seq))
+		return c->bad_csum++, 0;
+	if ((int64_t)seq <= c->last[flow])
+		c->bad_order++;
+	else if ((int64_t)seq != c->last[flow] + 1)
+		c->gaps++;
+	c->last[flow] = (int64_t)seq;
+	c->good++;
+	return 1;
+}
+#endif
+
+/*
+ * Tests: unless already inside, re-run this program under
+ * tests/xsk_netns.sh (found relative to the working directory or in
+ * $NETMEM_SRCDIR), which makes the namespaces and removes them whatever
+ * happens. Returns only when it could not (with the reason in *why), or
+ * when already inside (why = NULL).
+ */
+static inline void xu_enter_netns(char **argv, const char **why)
+{
+	char self[4096], script[4096];
+	const char *src = getenv("NETMEM_SRCDIR");
+	ssize_t n;
+
+	*why = NULL;
+	if (getenv("NETMEM_XSK_NS_RX"))
+		return;
+	if (geteuid() != 0) {
+		*why = "needs root (network namespaces, XDP)";
+		return;
+	}
+	snprintf(script, sizeof(script), "%s/tests/xsk_netns.sh", src ? src : ".");
+	if (access(script, X_OK)) {
+		*why = "tests/xsk_netns.sh not found (run from the source tree or set NETMEM_SRCDIR)";
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		*why = "cannot find this program's path";
+		return;
+	}
+	self[n] = 0;
+	argv[0] = self;
+	fflush(NULL);
+	{
+		char *args[16] = { script };
+		int i;
+
+		for (i = 0; argv[i] && i < 14; i++)
+			args[i + 1] = argv[i];
+		args[i + 1] = NULL;
+		execv(script, args);
+	}
+	*why = "cannot run tests/xsk_netns.sh";
+}
+
 #endif

@@ -1,31 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * AF_XDP driver: packets from a Linux netdev queue land in a pool's memory.
+ * AF_XDP driver: packets from a Linux netdev queue, received through the
+ * receive API (rx.h) into a memory provider's pool.
  *
- * The pool's area (host, hugetlb or memfd provider: memory the kernel can
- * pin) is registered whole as the socket's UMEM in unaligned chunk mode. The
- * fill ring is fed with *fragments* of the pool's chunks (one frame_size
- * fragment per posted buffer, many per 64 KiB chunk), so a 1500-byte MTU
- * costs a 2 KiB slice of a large chunk instead of a 4 KiB frame. A fill
- * address is the fragment's byte offset in the area, which is its UMEM
- * offset; a completed frame keeps the reference its fragment holds, and the
- * application gives it back with netmem_put() from any thread.
+ * The payload pool's area (host, hugetlb or memfd provider: memory the
+ * kernel can pin) is registered whole as the socket's UMEM in unaligned
+ * chunk mode. The fill ring is fed with *fragments* of the pool's chunks
+ * (one frame_size fragment per posted buffer, 32 per 64 KiB chunk at the
+ * default 2 KiB), so a 1500-byte MTU costs a 2 KiB slice of a large chunk
+ * instead of a 4 KiB frame. A fill address is the fragment's byte offset in
+ * the area, which is its UMEM offset. A completed frame becomes a packet of
+ * the receive queue: its payload fragment stays where the kernel wrote it
+ * (zero-copy in userspace) and its token keeps the fragment's reference
+ * until netmem_rxq_release(). Optionally the headers are split off in
+ * software: copied into a small host header pool, the payload fragment then
+ * starting after them.
  *
- * Built only where libxdp and libbpf are found (NETMEM_HAVE_XDP). The
- * default XDP program of libxdp (redirect every frame of the queue to the
- * socket) is loaded on the interface when the socket is opened and removed
- * when it is closed. Open the socket from a thread in the interface's
- * network namespace.
+ * Built only where libxdp and libbpf are found (NETMEM_HAVE_XDP is defined
+ * then). libxdp's default XDP program (redirect every frame of the queue to
+ * the socket) is attached to the interface when the queue is created and
+ * removed when it is destroyed. Create the queue from a thread in the
+ * interface's network namespace; run it with netmem_rxq_recv() and the
+ * other rx.h functions.
  *
- * Threads: every function except netmem_xsk_stats() and the getters is for
- * the pool's owner thread, the one that polls.
+ * Threads: the queue's owner (rx.h) calls everything here.
  */
 #ifndef NETMEM_XSK_H
 #define NETMEM_XSK_H
 
 #include <stdint.h>
 
-#include "pool.h"
+#include "provider.h"
+#include "rx.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,20 +42,34 @@ struct netmem_xsk;
 enum netmem_xsk_flags {
 	NETMEM_XSK_COPY = 1 << 0,        /* force copy mode (no zero-copy try) */
 	NETMEM_XSK_ZEROCOPY = 1 << 1,    /* require zero-copy: fail if unsupported */
-	NETMEM_XSK_NEED_WAKEUP = 1 << 2, /* XDP_USE_NEED_WAKEUP: the kernel says
-					  * when it must be kicked; saves syscalls */
+	NETMEM_XSK_NEED_WAKEUP = 1 << 2, /* XDP_USE_NEED_WAKEUP: kick the kernel
+					  * only when it asks; saves syscalls */
 	NETMEM_XSK_BUSY_POLL = 1 << 3,   /* SO_PREFER_BUSY_POLL + SO_BUSY_POLL: the
-					  * poll drives the device's NAPI */
+					  * application's recv drives the NAPI */
 	NETMEM_XSK_SKB_MODE = 1 << 4,    /* attach the XDP program in generic
 					  * (skb) mode instead of native */
 };
 
-/* Socket parameters. Start from netmem_xsk_params_init(). */
+/* hdr_split value: find the header length by parsing Ethernet (VLAN),
+ * IPv4/IPv6 and UDP/TCP, per packet. */
+#define NETMEM_XSK_SPLIT_AUTO (-1)
+/* Longest header split off (bytes). */
+#define NETMEM_XSK_MAX_HDR 256
+
+/* Queue parameters. Start from netmem_xsk_params_init(). */
 struct netmem_xsk_params {
 	size_t size;
 	const char *ifname;     /* required, in the caller's network namespace */
 	uint32_t queue;         /* device queue id */
-	struct netmem_pool *pool; /* required: readable area; owner = caller */
+	struct netmem_provider *provider; /* payload memory, becomes the UMEM;
+				 * must be CPU-mapped; NULL = host */
+	int order;              /* payload chunk order; NETMEM_ORDER_DEFAULT
+				 * (-1) = 4 (64 KiB chunks) */
+	uint32_t nr_chunks;     /* payload chunks (UMEM size / chunk);
+				 * 0 = room for both rings, twice */
+	int hdr_split;          /* 0: no split, the whole frame is the payload
+				 * fragment; N > 0: the first N bytes go to
+				 * the header; NETMEM_XSK_SPLIT_AUTO: parse */
 	uint32_t frame_size;    /* bytes per posted fragment; 0 = 2048, or
 				 * more when the MTU needs it */
 	uint32_t fill_size;     /* fill ring entries (power of 2); 0 = 2048 */
@@ -61,69 +81,56 @@ struct netmem_xsk_params {
 
 static inline void netmem_xsk_params_init(struct netmem_xsk_params *p)
 {
-	*p = (struct netmem_xsk_params){ .size = sizeof(*p) };
+	*p = (struct netmem_xsk_params){ .size = sizeof(*p), .order = -1 };
 }
-
-/* One completed frame: a fragment of `chunk`, holding one reference on it. */
-struct netmem_xsk_frame {
-	netmem_t chunk;      /* put it (netmem_put) when done with the bytes */
-	uint64_t area_off;   /* offset of the first frame byte in the area */
-	uint32_t chunk_off;  /* the same, inside the chunk */
-	uint32_t len;        /* frame length in bytes */
-};
 
 /* Counters: the driver's and the kernel's (getsockopt XDP_STATISTICS). */
 struct netmem_xsk_stats {
 	uint64_t rx_frames;          /* completions taken from the rx ring */
 	uint64_t rx_bytes;
 	uint64_t fill_posted;        /* fragments given to the fill ring */
-	uint64_t fill_alloc_failed;  /* refills cut short: pool empty (the
-				      * application holds the memory) */
+	uint64_t fill_alloc_failed;  /* refills cut short: the pool was empty
+				      * (the application holds the memory) */
 	uint64_t wakeups;            /* syscalls made to kick the kernel */
 	uint64_t posted_now;         /* fragments with the kernel right now */
+	uint64_t hdr_alloc_failed;   /* packets dropped: no header buffer */
+	uint64_t drop_revoked;       /* frames dropped after a provider revoke */
+	uint64_t umem_bytes;         /* UMEM size */
 	/* kernel */
-	uint64_t rx_dropped;
+	uint64_t rx_dropped;         /* no buffer, or frame too large */
 	uint64_t rx_invalid_descs;
-	uint64_t rx_ring_full;
-	uint64_t rx_fill_ring_empty_descs;
+	uint64_t rx_ring_full;       /* rx ring full: the application is slow */
+	uint64_t rx_fill_ring_empty_descs; /* fill ring found empty */
 };
 
 /*
- * Open an AF_XDP socket on params->ifname queue params->queue with the
- * pool's area as UMEM, load libxdp's default XDP program, and fill the fill
- * ring. Zero-copy is tried first unless NETMEM_XSK_COPY is set; when the
- * device cannot do it, copy mode is used (unless NETMEM_XSK_ZEROCOPY).
- * Returns NULL and sets errno: EINVAL (bad params, ring size not a power of
- * 2, frame_size outside 2048..chunk size), EOPNOTSUPP (area not readable by
- * the CPU, or zero-copy required and unsupported), ENODEV (no such
+ * Create a receive queue on params->ifname queue params->queue: a payload
+ * pool from params->provider whose area is the UMEM, an AF_XDP socket bound
+ * to it, libxdp's default XDP program, a full fill ring, and (with
+ * hdr_split) a host header pool. Zero-copy is tried first unless
+ * NETMEM_XSK_COPY is set; where the device cannot do it copy mode is used,
+ * unless NETMEM_XSK_ZEROCOPY is set. The calling thread becomes the owner.
+ * Destroy with netmem_rxq_destroy(). Returns NULL and sets errno: EINVAL
+ * (bad params: name, ring sizes not powers of 2, frame_size outside
+ * 2048..chunk size, hdr_split > NETMEM_XSK_MAX_HDR), EOPNOTSUPP (memory not
+ * CPU-mapped, or zero-copy required and unsupported), ENODEV (no such
  * interface), EPERM (not root), ENOMEM, or what the kernel answered;
  * netmem_last_error() says why.
  */
-struct netmem_xsk *netmem_xsk_open(const struct netmem_xsk_params *params);
+struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *params);
+
+/* The AF_XDP state behind an xsk queue, until netmem_rxq_destroy(); NULL
+ * for a queue of another driver. */
+struct netmem_xsk *netmem_xsk_of(struct netmem_rxq *q);
 
 /*
- * Close the socket, remove the XDP program, release the UMEM, and give back
- * the references of every fragment still posted. Frames the application
- * holds stay valid until it puts them. Owner thread. 0 or -EINVAL.
- */
-int netmem_xsk_close(struct netmem_xsk *x);
-
-/*
- * Take up to n completed frames into out[], then refill the fill ring from
- * the pool and kick the kernel where needed (need-wakeup, busy poll).
- * Owner thread. Returns the count (0..n), or -EINVAL. Never blocks.
- */
-int netmem_xsk_rx_burst(struct netmem_xsk *x, struct netmem_xsk_frame *out,
-			unsigned n);
-
-/*
- * Wait up to timeout_ms for frames (poll(2) on the socket; with busy poll,
- * a non-blocking kick instead). 1 when frames are ready, 0 on timeout,
- * -errno. Owner thread.
+ * Wait up to timeout_ms for frames (poll(2) on the socket). 1 when frames
+ * are ready, 0 on timeout or signal, -errno. Owner thread.
  */
 int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms);
 
-/* Snapshot the counters, the kernel's included. 0, -EINVAL, -errno. */
+/* Snapshot the counters, the kernel's included. Owner thread. 0, -EINVAL,
+ * or -errno of getsockopt. */
 int netmem_xsk_stats(struct netmem_xsk *x, struct netmem_xsk_stats *st);
 
 /* "zerocopy" or "copy": the mode the kernel reports (XDP_OPTIONS). */
@@ -134,6 +141,9 @@ int netmem_xsk_fd(const struct netmem_xsk *x);
 
 /* Bytes per posted fragment (the UMEM frame size). 0 on NULL. */
 uint32_t netmem_xsk_frame_size(const struct netmem_xsk *x);
+
+/* The payload pool (its area is the UMEM), for its stats. Owner thread. */
+struct netmem_pool *netmem_xsk_pool(const struct netmem_xsk *x);
 
 #ifdef __cplusplus
 }

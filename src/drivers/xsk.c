@@ -15,7 +15,9 @@
  * back exactly those references once the socket is gone.
  */
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +30,8 @@
 #include <linux/if_xdp.h>
 #include <xdp/xsk.h>
 
-#include "internal.h"
 #include "netmem/xsk.h"
+#include "rx_internal.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -51,19 +53,28 @@ struct netmem_xsk {
 	struct xsk_ring_cons rx;
 	struct xsk_ring_prod fq;
 	struct xsk_ring_cons cq; /* unused (no tx), required by the UMEM */
-	struct netmem_pool *pool;
+	struct netmem_pool *pool;     /* payload: its area is the UMEM */
 	struct netmem_area *area;
+	struct netmem_pool *hdr_pool; /* host, for software header split */
 	uint32_t frame_size;
 	uint32_t chunk_shift;
 	uint32_t fill_size;
+	int hdr_split;
 	unsigned flags;
+	unsigned queue;
 	uint16_t *posted;         /* per chunk: fragments with the kernel */
 	uint64_t posted_now;
 	int fd;
 	bool zerocopy;
+	bool revoked;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	struct netmem_xsk_stats st;
+	struct netmem_xsk_frame {
+		netmem_t chunk;     /* holds the fragment's reference */
+		uint32_t chunk_off; /* first frame byte inside the chunk */
+		uint32_t len;
+	} burst[NETMEM_RX_MAX_BATCH];
 	char ifname[IF_NAMESIZE];
 };
 
@@ -176,9 +187,20 @@ static int socket_create(struct netmem_xsk *x, const struct netmem_xsk_params *p
 		.bind_flags = mode,
 	};
 
+	int ret;
+
 	if (p->flags & NETMEM_XSK_NEED_WAKEUP)
 		cfg.bind_flags |= XDP_USE_NEED_WAKEUP;
-	return xsk_socket__create(&x->xsk, p->ifname, p->queue, x->umem, &x->rx, NULL, &cfg);
+	/* A socket closed a moment ago on this queue is released by the
+	 * kernel in deferred work; until then bind says EBUSY. Wait for it,
+	 * up to 2 s. */
+	for (int i = 0;; i++) {
+		ret = xsk_socket__create(&x->xsk, p->ifname, p->queue, x->umem, &x->rx, NULL,
+					 &cfg);
+		if (ret != -EBUSY || i == 200)
+			return ret;
+		usleep(10000);
+	}
 }
 
 static int pow2(uint32_t v)
@@ -186,165 +208,80 @@ static int pow2(uint32_t v)
 	return v && !(v & (v - 1));
 }
 
-struct netmem_xsk *netmem_xsk_open(const struct netmem_xsk_params *pp)
+/*
+ * Header length of an Ethernet frame: L2 (up to two VLAN tags), IPv4 or
+ * IPv6 (no extension headers), UDP or TCP. Stops at the last layer it
+ * recognises. p holds the first n bytes of the frame.
+ */
+static uint32_t parse_hdr_len(const uint8_t *p, uint32_t n, uint32_t *hash)
 {
-	struct netmem_xsk_params p = { 0 };
-	struct xdp_options opts;
-	socklen_t optlen = sizeof(opts);
-	struct netmem_xsk *x;
-	uint32_t chunk;
-	int ret, mtu;
+	uint32_t off = 14, l4 = 0, h = 0;
+	uint16_t type;
+	uint8_t proto;
 
-	if (!pp || pp->size < offsetof(struct netmem_xsk_params, busy_poll_usec) ||
-	    pp->size > sizeof(p)) {
-		errno = -_netmem_err(EINVAL, "xsk: NULL params or bad size field");
-		return NULL;
+	if (n < 14)
+		return n;
+	type = (uint16_t)(p[12] << 8 | p[13]);
+	for (int v = 0; v < 2 && (type == ETH_P_8021Q || type == ETH_P_8021AD); v++) {
+		if (n < off + 4)
+			return off;
+		type = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+		off += 4;
 	}
-	memcpy(&p, pp, pp->size);
-	if (!p.ifname || !p.ifname[0] || strlen(p.ifname) >= IF_NAMESIZE || !p.pool ||
-	    (p.flags & NETMEM_XSK_COPY && p.flags & NETMEM_XSK_ZEROCOPY)) {
-		errno = -_netmem_err(EINVAL, "xsk: need an interface name and a pool");
-		return NULL;
-	}
-	if (!p.fill_size)
-		p.fill_size = XSK_RING_PROD__DEFAULT_NUM_DESCS;
-	if (!pow2(p.fill_size) || (p.rx_size && !pow2(p.rx_size))) {
-		errno = -_netmem_err(EINVAL, "xsk: ring sizes must be powers of 2");
-		return NULL;
-	}
-	if (!p.pool->area->hdr.readable || !p.pool->area->spec.cpu_base) {
-		errno = -_netmem_err(EOPNOTSUPP,
-				     "xsk: the pool's memory is not CPU-mapped; a UMEM must be "
-				     "(use host, hugetlb or memfd)");
-		return NULL;
-	}
-	mtu = if_mtu(p.ifname);
-	if (mtu < 0) {
-		errno = -_netmem_err(-mtu, "xsk: interface %s: %s", p.ifname, strerror(-mtu));
-		return NULL;
-	}
-	chunk = netmem_pool_chunk_size(p.pool);
-	if (!p.frame_size) {
-		/* Room for the kernel's headroom and an Ethernet+VLAN frame. */
-		p.frame_size = (XSK_KERNEL_HEADROOM + (uint32_t)mtu + 18 + 63) & ~63u;
-		if (p.frame_size < XSK_MIN_FRAME)
-			p.frame_size = XSK_MIN_FRAME;
-	}
-	if (p.frame_size < XSK_MIN_FRAME || p.frame_size > chunk) {
-		errno = -_netmem_err(EINVAL, "xsk: frame size %u outside %u..%u (chunk size)",
-				     p.frame_size, XSK_MIN_FRAME, chunk);
-		return NULL;
-	}
+	if (type == ETH_P_IP && n >= off + 20 && p[off] >> 4 == 4) {
+		uint32_t ihl = (p[off] & 0x0fu) * 4;
 
-	x = calloc(1, sizeof(*x));
-	if (!x) {
-		errno = -_netmem_err(ENOMEM, "xsk: no memory");
-		return NULL;
-	}
-	x->posted = calloc(p.pool->area->spec.nr_chunks, sizeof(*x->posted));
-	if (!x->posted) {
-		free(x);
-		errno = -_netmem_err(ENOMEM, "xsk: no memory");
-		return NULL;
-	}
-	x->pool = p.pool;
-	x->area = p.pool->area;
-	x->frame_size = p.frame_size;
-	x->chunk_shift = (uint32_t)__builtin_ctz(chunk);
-	x->fill_size = p.fill_size;
-	x->flags = p.flags;
-	snprintf(x->ifname, sizeof(x->ifname), "%s", p.ifname);
-
-	ret = umem_create(x);
-	if (ret)
-		goto fail;
-	if (p.flags & NETMEM_XSK_COPY) {
-		ret = socket_create(x, &p, XDP_COPY);
+		if (ihl < 20 || n < off + ihl)
+			return off;
+		proto = p[off + 9];
+		for (int i = 12; i < 20; i++)
+			h = (h ^ p[off + i]) * 16777619u;
+		/* A later fragment has no L4 header. */
+		if (p[off + 6] & 0x1f || p[off + 7])
+			proto = 0;
+		off += ihl;
+	} else if (type == ETH_P_IPV6 && n >= off + 40 && p[off] >> 4 == 6) {
+		proto = p[off + 6];
+		for (int i = 8; i < 40; i++)
+			h = (h ^ p[off + i]) * 16777619u;
+		off += 40;
 	} else {
-		ret = socket_create(x, &p, XDP_ZEROCOPY);
-		if (ret && !(p.flags & NETMEM_XSK_ZEROCOPY)) {
-			/* No zero-copy here (veth, generic mode): start over
-			 * with a fresh UMEM in copy mode. */
-			xsk_umem__delete(x->umem);
-			x->umem = NULL;
-			ret = umem_create(x);
-			if (ret)
-				goto fail;
-			ret = socket_create(x, &p, XDP_COPY);
-		}
+		return off;
 	}
-	if (ret) {
-		ret = _netmem_err(-ret, "xsk: socket on %s queue %u (%s): %s", p.ifname, p.queue,
-				  p.flags & NETMEM_XSK_ZEROCOPY ? "zero-copy required" : "copy mode",
-				  strerror(-ret));
-		goto fail;
+	if (proto == IPPROTO_UDP)
+		l4 = 8;
+	else if (proto == IPPROTO_TCP && n >= off + 13)
+		l4 = (p[off + 12] >> 4) * 4u;
+	if (l4 && n >= off + l4) {
+		for (int i = 0; i < 4; i++)
+			h = (h ^ p[off + i]) * 16777619u;
+		off += l4;
 	}
-	x->fd = xsk_socket__fd(x->xsk);
-	if (!getsockopt(x->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen))
-		x->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
-	if (p.flags & NETMEM_XSK_BUSY_POLL) {
-		ret = set_busy_poll(x, &p);
-		if (ret)
-			goto fail;
-	}
-	fill_all(x);
-	if (!x->posted_now) {
-		ret = _netmem_err(ENOMEM, "xsk: the pool has no memory for the fill ring");
-		goto fail;
-	}
-	if (p.flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))
-		kick(x);
-	return x;
-fail:
-	netmem_xsk_close(x);
-	errno = -ret;
-	return NULL;
+	h = (h ^ proto) * 16777619u;
+	*hash = h;
+	return off;
 }
 
-int netmem_xsk_close(struct netmem_xsk *x)
-{
-	if (!x)
-		return -EINVAL;
-	/* The socket first: once it is gone the kernel no longer writes into
-	 * the fragments still posted, and their references can go back. */
-	if (x->xsk)
-		xsk_socket__delete(x->xsk);
-	if (x->umem)
-		xsk_umem__delete(x->umem);
-	for (size_t i = 0; i < x->area->spec.nr_chunks; i++) {
-		netmem_t h = _netmem_handle(&x->area->desc[i]);
-
-		while (x->posted[i]) {
-			netmem_pool_put_direct(x->pool, h);
-			x->posted[i]--;
-		}
-	}
-	free(x->posted);
-	free(x);
-	return 0;
-}
-
-int netmem_xsk_rx_burst(struct netmem_xsk *x, struct netmem_xsk_frame *out, unsigned n)
+/* Take up to n completions from the rx ring into x->burst. */
+static unsigned rx_ring_take(struct netmem_xsk *x, unsigned n)
 {
 	uint32_t idx = 0, got;
 
-	if (unlikely(!x || (!out && n)))
-		return -EINVAL;
-	/* Acquire load of the producer index (inside peek): descriptors and
-	 * frame bytes written by the kernel are visible after it. */
+	/* Acquire load of the producer index (inside peek): the descriptors
+	 * and frame bytes the kernel wrote are visible after it. */
 	got = xsk_ring_cons__peek(&x->rx, n, &idx);
 	for (uint32_t i = 0; i < got; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+		/* Unaligned mode: fill address | data offset << 48. The fill
+		 * address names the chunk the fragment was carved from. */
 		uint64_t base = xsk_umem__extract_addr(d->addr);
 		uint64_t chunk = base >> x->chunk_shift;
-		struct netmem_desc *desc = &x->area->desc[chunk];
-		uint64_t off = xsk_umem__add_offset_to_addr(d->addr);
 
 		x->posted[chunk]--;
-		out[i].chunk = _netmem_handle(desc);
-		out[i].area_off = off;
-		out[i].chunk_off = (uint32_t)(off - (chunk << x->chunk_shift));
-		out[i].len = d->len;
+		x->burst[i].chunk = _netmem_handle(&x->area->desc[chunk]);
+		x->burst[i].chunk_off = (uint32_t)(xsk_umem__add_offset_to_addr(d->addr) -
+						   (chunk << x->chunk_shift));
+		x->burst[i].len = d->len;
 		x->st.rx_bytes += d->len;
 	}
 	if (got) {
@@ -354,12 +291,354 @@ int netmem_xsk_rx_burst(struct netmem_xsk *x, struct netmem_xsk_frame *out, unsi
 		x->st.rx_frames += got;
 		x->posted_now -= got;
 	}
+	return got;
+}
+
+/* Software header split of one frame into pkt. 0, or -1: drop it. */
+static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
+		       const struct netmem_xsk_frame *fr, struct netmem_rx_pkt *pkt)
+{
+	uint8_t hdr[NETMEM_XSK_MAX_HDR];
+	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : NETMEM_XSK_MAX_HDR;
+	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0, off;
+	netmem_t hh;
+
+	/* The UMEM is the device here: read through the provider. */
+	if (netmem_dev_read(fr->chunk, fr->chunk_off, hdr, n))
+		return -1;
+	hlen = x->hdr_split > 0 ? n : parse_hdr_len(hdr, n, &hash);
+	hh = netmem_pool_alloc_frag_direct(x->hdr_pool, hlen ? hlen : 1, &off);
+	if (!hh) {
+		x->st.hdr_alloc_failed++;
+		return -1;
+	}
+	netmem_dev_write(hh, off, hdr, hlen);
+	_netmem_rxq_hold_hdr(q, hh);
+	pkt->hdr = (const char *)netmem_address(hh) + off;
+	pkt->hdr_len = hlen;
+	pkt->hash = hash;
+	pkt->flow = hash;
+	if (hlen == fr->len) {
+		/* Header only: the payload fragment goes straight back. */
+		netmem_pool_put_direct(x->pool, fr->chunk);
+		pkt->nr_frags = 0;
+		return 0;
+	}
+	pkt->frag[0].token = fr->chunk;
+	pkt->frag[0].offset = fr->chunk_off + hlen;
+	pkt->frag[0].len = fr->len - hlen;
+	pkt->nr_frags = 1;
+	return 0;
+}
+
+static void refill_all(struct netmem_xsk *x)
+{
 	while (fill_refill(x) == XSK_FILL_BATCH)
 		;
+	if (unlikely(x->st.fill_alloc_failed && !x->revoked) &&
+	    netmem_pool_poll(x->pool) == -ENODEV)
+		x->revoked = true;
+}
+
+static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned max)
+{
+	struct netmem_xsk *x = _netmem_rxq_priv(q);
+	unsigned got = rx_ring_take(x, max), out = 0;
+
+	for (unsigned i = 0; i < got; i++) {
+		const struct netmem_xsk_frame *fr = &x->burst[i];
+		struct netmem_rx_pkt *pkt = &pkts[out];
+
+		if (unlikely(x->revoked)) {
+			netmem_pool_put_direct(x->pool, fr->chunk);
+			x->st.drop_revoked++;
+			continue;
+		}
+		pkt->len = fr->len;
+		pkt->seq = 0;
+		pkt->csum = 0;
+		pkt->flags = 0;
+		if (x->hdr_split) {
+			if (split_frame(q, x, fr, pkt)) {
+				netmem_pool_put_direct(x->pool, fr->chunk);
+				continue;
+			}
+		} else {
+			/* Zero-copy: the frame is the payload fragment. */
+			pkt->hdr = NULL;
+			pkt->hdr_len = 0;
+			pkt->hash = 0;
+			pkt->flow = 0;
+			pkt->frag[0].token = fr->chunk;
+			pkt->frag[0].offset = fr->chunk_off;
+			pkt->frag[0].len = fr->len;
+			pkt->nr_frags = 1;
+		}
+		out++;
+	}
+	refill_all(x);
 	if (!got && (x->flags & NETMEM_XSK_BUSY_POLL ||
 		     (x->flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))))
 		kick(x);
-	return (int)got;
+	return (int)out;
+}
+
+static int xsk_refill(struct netmem_rxq *q)
+{
+	struct netmem_xsk *x = _netmem_rxq_priv(q);
+
+	refill_all(x);
+	if (x->revoked)
+		return -ENODEV;
+	return (int)(x->posted_now > INT32_MAX ? INT32_MAX : x->posted_now);
+}
+
+static void xsk_stats_op(struct netmem_rxq *q, struct netmem_rxq_stats *st)
+{
+	struct netmem_xsk *x = _netmem_rxq_priv(q);
+	struct netmem_xsk_stats s;
+
+	netmem_xsk_stats(x, &s);
+	/* In copy mode a fill-ring miss is also counted in rx_dropped. */
+	st->drop_no_buf = s.rx_dropped > s.rx_fill_ring_empty_descs ? s.rx_dropped
+								    : s.rx_fill_ring_empty_descs;
+	st->drop_overflow = s.rx_ring_full;
+	st->drop_revoked = s.drop_revoked;
+	st->drop_fault = s.hdr_alloc_failed;
+	st->generated = s.rx_frames + st->drop_no_buf + st->drop_overflow;
+	st->posted = s.posted_now;
+	st->revoked = x->revoked;
+	st->queue = x->queue;
+}
+
+static int xsk_set_owner(struct netmem_rxq *q)
+{
+	struct netmem_xsk *x = _netmem_rxq_priv(q);
+	int ret = netmem_pool_set_owner(x->pool);
+
+	if (!ret && x->hdr_pool)
+		ret = netmem_pool_set_owner(x->hdr_pool);
+	return ret;
+}
+
+/* Tear down in the order that keeps every fragment accounted for. */
+static void xsk_teardown(struct netmem_xsk *x)
+{
+	/* The socket first: once it is gone the kernel no longer writes into
+	 * the fragments still posted, and their references can go back. */
+	if (x->xsk)
+		xsk_socket__delete(x->xsk);
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	if (x->posted) {
+		for (size_t i = 0; i < x->area->spec.nr_chunks; i++) {
+			netmem_t h = _netmem_handle(&x->area->desc[i]);
+
+			for (; x->posted[i]; x->posted[i]--)
+				netmem_pool_put_direct(x->pool, h);
+		}
+	}
+	free(x->posted);
+	/* Tokens still held keep their chunks; each pool is freed when its
+	 * last chunk comes back. */
+	if (x->pool)
+		netmem_pool_destroy(x->pool);
+	if (x->hdr_pool)
+		netmem_pool_destroy(x->hdr_pool);
+	free(x);
+}
+
+static void xsk_destroy(struct netmem_rxq *q)
+{
+	xsk_teardown(_netmem_rxq_priv(q));
+}
+
+static const struct netmem_rx_driver_ops xsk_ops = {
+	.size = sizeof(struct netmem_rx_driver_ops),
+	.name = "xsk",
+	.recv = xsk_recv,
+	.refill = xsk_refill,
+	.stats = xsk_stats_op,
+	.set_owner = xsk_set_owner,
+	.destroy = xsk_destroy,
+};
+
+static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *spec,
+				     int order, uint32_t nr_chunks)
+{
+	struct netmem_pool_params pp;
+	struct netmem_pool *pool;
+	struct netmem_provider *own = NULL;
+
+	if (!prov) {
+		own = prov = netmem_provider_create(spec);
+		if (!prov)
+			return NULL;
+	}
+	netmem_pool_params_init(&pp, prov);
+	pp.order = order;
+	pp.nr_chunks = nr_chunks;
+	pool = netmem_pool_create(&pp);
+	/* The instance lives on as long as the pool's area. */
+	netmem_provider_destroy(own);
+	return pool;
+}
+
+/* Everything but the queue itself. 0 or -errno with the reason set. */
+static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
+{
+	uint32_t chunk;
+	int ret, mtu, order = p->order < 0 ? 4 : p->order;
+
+	mtu = if_mtu(p->ifname);
+	if (mtu < 0)
+		return _netmem_err(-mtu, "xsk: interface %s: %s", p->ifname, strerror(-mtu));
+	if (!p->frame_size) {
+		/* Room for the kernel's headroom and an Ethernet+VLAN frame. */
+		p->frame_size = (XSK_KERNEL_HEADROOM + (uint32_t)mtu + 18 + 63) & ~63u;
+		if (p->frame_size < XSK_MIN_FRAME)
+			p->frame_size = XSK_MIN_FRAME;
+	}
+	chunk = UINT32_C(4096) << order;
+	if (p->frame_size < XSK_MIN_FRAME || p->frame_size > chunk)
+		return _netmem_err(EINVAL, "xsk: frame size %u outside %u..%u (chunk size)",
+				   p->frame_size, XSK_MIN_FRAME, chunk);
+	if (!p->nr_chunks) {
+		uint64_t need = ((uint64_t)p->fill_size + p->rx_size) * 2 * p->frame_size;
+
+		p->nr_chunks = (uint32_t)((need + chunk - 1) / chunk);
+		if (p->nr_chunks < 8)
+			p->nr_chunks = 8;
+	}
+	x->pool = make_pool(p->provider, "host", order, p->nr_chunks);
+	if (!x->pool)
+		return -errno;
+	x->area = x->pool->area;
+	if (!x->area->hdr.readable || !x->area->spec.cpu_base)
+		return _netmem_err(EOPNOTSUPP,
+				   "xsk: the payload memory is not CPU-mapped; a UMEM must be "
+				   "(use host, hugetlb or memfd)");
+	if (p->hdr_split) {
+		x->hdr_pool = make_pool(NULL, "host", 0, 64);
+		if (!x->hdr_pool)
+			return -errno;
+	}
+	x->posted = calloc(x->area->spec.nr_chunks, sizeof(*x->posted));
+	if (!x->posted)
+		return _netmem_err(ENOMEM, "xsk: no memory");
+	x->frame_size = p->frame_size;
+	x->chunk_shift = (uint32_t)__builtin_ctz(chunk);
+	x->fill_size = p->fill_size;
+	x->hdr_split = p->hdr_split;
+	x->flags = p->flags;
+	x->queue = p->queue;
+	x->st.umem_bytes = x->area->spec.size;
+	snprintf(x->ifname, sizeof(x->ifname), "%s", p->ifname);
+
+	ret = umem_create(x);
+	if (ret)
+		return ret;
+	if (p->flags & NETMEM_XSK_COPY) {
+		ret = socket_create(x, p, XDP_COPY);
+	} else {
+		ret = socket_create(x, p, XDP_ZEROCOPY);
+		if (ret && !(p->flags & NETMEM_XSK_ZEROCOPY)) {
+			/* No zero-copy here (veth, generic mode): start over
+			 * with a fresh UMEM in copy mode. */
+			xsk_umem__delete(x->umem);
+			x->umem = NULL;
+			ret = umem_create(x);
+			if (ret)
+				return ret;
+			ret = socket_create(x, p, XDP_COPY);
+		}
+	}
+	if (ret) {
+		x->xsk = NULL;
+		return _netmem_err(-ret, "xsk: socket on %s queue %u (%s): %s", p->ifname,
+				   p->queue,
+				   p->flags & NETMEM_XSK_ZEROCOPY ? "zero-copy required" : "copy mode",
+				   strerror(-ret));
+	}
+	x->fd = xsk_socket__fd(x->xsk);
+	{
+		struct xdp_options opts;
+		socklen_t optlen = sizeof(opts);
+
+		if (!getsockopt(x->fd, SOL_XDP, XDP_OPTIONS, &opts, &optlen))
+			x->zerocopy = opts.flags & XDP_OPTIONS_ZEROCOPY;
+	}
+	if (p->flags & NETMEM_XSK_BUSY_POLL) {
+		ret = set_busy_poll(x, p);
+		if (ret)
+			return ret;
+	}
+	fill_all(x);
+	if (!x->posted_now)
+		return _netmem_err(ENOMEM, "xsk: the pool has no memory for the fill ring");
+	if (p->flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))
+		kick(x);
+	return 0;
+}
+
+struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
+{
+	struct netmem_xsk_params p = { 0 };
+	struct netmem_rxq *q;
+	struct netmem_xsk *x;
+	int ret;
+
+	if (!pp || pp->size < offsetof(struct netmem_xsk_params, busy_poll_usec) ||
+	    pp->size > sizeof(p)) {
+		errno = -_netmem_err(EINVAL, "xsk: NULL params or bad size field");
+		return NULL;
+	}
+	memcpy(&p, pp, pp->size);
+	if (!p.ifname || !p.ifname[0] || strlen(p.ifname) >= IF_NAMESIZE ||
+	    (p.flags & NETMEM_XSK_COPY && p.flags & NETMEM_XSK_ZEROCOPY) ||
+	    p.hdr_split < NETMEM_XSK_SPLIT_AUTO || p.hdr_split > NETMEM_XSK_MAX_HDR ||
+	    p.order > NETMEM_MAX_ORDER || p.order < -1) {
+		errno = -_netmem_err(EINVAL, "xsk: bad parameters (interface name, flags, "
+					     "hdr_split or order)");
+		return NULL;
+	}
+	if (!p.fill_size)
+		p.fill_size = XSK_RING_PROD__DEFAULT_NUM_DESCS;
+	if (!p.rx_size)
+		p.rx_size = XSK_RING_CONS__DEFAULT_NUM_DESCS;
+	if (!pow2(p.fill_size) || !pow2(p.rx_size)) {
+		errno = -_netmem_err(EINVAL, "xsk: ring sizes must be powers of 2");
+		return NULL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		errno = -_netmem_err(ENOMEM, "xsk: no memory");
+		return NULL;
+	}
+	ret = xsk_setup(x, &p);
+	if (ret)
+		goto fail;
+	/* One token per fragment the area can hold: the application may
+	 * hold all of them (back-pressure then stops the fill ring). */
+	q = _netmem_rxq_create(&xsk_ops, x,
+			       (uint32_t)(x->area->spec.nr_chunks *
+					  ((uint32_t)1 << x->chunk_shift) / x->frame_size));
+	if (!q) {
+		ret = -errno;
+		goto fail;
+	}
+	return q;
+fail:
+	xsk_teardown(x);
+	errno = -ret;
+	return NULL;
+}
+
+struct netmem_xsk *netmem_xsk_of(struct netmem_rxq *q)
+{
+	const char *d = netmem_rxq_driver(q);
+
+	return d && !strcmp(d, "xsk") ? _netmem_rxq_priv(q) : NULL;
 }
 
 int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
@@ -413,4 +692,9 @@ int netmem_xsk_fd(const struct netmem_xsk *x)
 uint32_t netmem_xsk_frame_size(const struct netmem_xsk *x)
 {
 	return x ? x->frame_size : 0;
+}
+
+struct netmem_pool *netmem_xsk_pool(const struct netmem_xsk *x)
+{
+	return x ? x->pool : NULL;
 }
