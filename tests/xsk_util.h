@@ -296,7 +296,8 @@ static inline int xu_check_pkt(struct xu_check_state *c, struct netmem_rxq *q,
 
 	if (p->len > sizeof(frame) || p->hdr_len > p->len)
 		return c->bad_split++, 0;
-	memcpy(frame, p->hdr, p->hdr_len);
+	if (p->hdr_len)
+		memcpy(frame, p->hdr, p->hdr_len);
 	n = p->hdr_len;
 	for (unsigned i = 0; i < p->nr_frags; i++) {
 		const struct netmem_rx_frag *f = &p->frag[i];

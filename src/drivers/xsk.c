@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
 #include "netmem/xsk.h"
@@ -69,6 +73,13 @@ struct netmem_xsk {
 	bool revoked;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
+	struct xdp_program *prog; /* libxdp's xsk_def_xdp_prog */
+	int prog_fd;
+	__u32 prog_flags;         /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+	int ifindex;
+	int map_fd;               /* its xsks_map, -1 when none */
+	bool attached;
+	bool in_map;
 	struct netmem_xsk_stats st;
 	struct netmem_xsk_frame {
 		netmem_t chunk;     /* holds the fragment's reference */
@@ -182,8 +193,10 @@ static int socket_create(struct netmem_xsk *x, const struct netmem_xsk_params *p
 	struct xsk_socket_config cfg = {
 		.rx_size = p->rx_size ? p->rx_size : XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.tx_size = 0,
-		.libxdp_flags = 0,
-		.xdp_flags = (p->flags & NETMEM_XSK_SKB_MODE) ? XDP_FLAGS_SKB_MODE : 0,
+		/* The program is ours (prog_attach): libxdp's own handling
+		 * leaks a map and a program fd per socket. */
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.xdp_flags = 0,
 		.bind_flags = mode,
 	};
 
@@ -201,6 +214,98 @@ static int socket_create(struct netmem_xsk *x, const struct netmem_xsk_params *p
 			return ret;
 		usleep(10000);
 	}
+}
+
+static int quiet_bpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+static int quiet_xdp(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+/*
+ * Attach libxdp's default AF_XDP program (redirect a queue's frames to the
+ * socket in its xsks_map, pass the rest) to the interface: native mode,
+ * else generic (skb) mode, and never over another program. libxdp finds
+ * and opens the object file; loading and attaching go through libbpf, since
+ * libxdp's detach (1.3, without bpffs) leaks a program fd per call. The
+ * libraries' chatter about BTF sections is silenced meanwhile; errors are
+ * reported through ours.
+ */
+static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
+{
+	libbpf_print_fn_t old_bpf = libbpf_set_print(quiet_bpf);
+	libxdp_print_fn_t old_xdp = libxdp_set_print(quiet_xdp);
+	struct bpf_object *obj;
+	struct bpf_program *bp;
+	struct bpf_map *map;
+	int ret;
+
+	x->prog = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
+	ret = (int)libxdp_get_error(x->prog);
+	if (ret) {
+		x->prog = NULL;
+		ret = _netmem_err(-ret, "xsk: cannot open libxdp's xsk_def_xdp_prog.o: %s",
+				  strerror(-ret));
+		goto out;
+	}
+	obj = xdp_program__bpf_obj(x->prog);
+	map = bpf_object__find_map_by_name(obj, "xsks_map");
+	bp = bpf_object__find_program_by_name(obj, "xsk_def_prog");
+	if (!map || !bp || bpf_map__set_max_entries(map, p->queue + 1)) {
+		ret = _netmem_err(ENOENT, "xsk: xsk_def_xdp_prog.o lacks xsk_def_prog or xsks_map");
+		goto out;
+	}
+	ret = bpf_object__load(obj);
+	if (ret) {
+		ret = _netmem_err(-ret, "xsk: loading the XDP program: %s", strerror(-ret));
+		goto out;
+	}
+	x->prog_fd = bpf_program__fd(bp);
+	ret = -EOPNOTSUPP;
+	if (!(p->flags & NETMEM_XSK_SKB_MODE)) {
+		x->prog_flags = XDP_FLAGS_DRV_MODE;
+		ret = bpf_xdp_attach(x->ifindex, x->prog_fd,
+				     x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	}
+	if (ret && ret != -EBUSY && ret != -EEXIST) {
+		x->prog_flags = XDP_FLAGS_SKB_MODE;
+		ret = bpf_xdp_attach(x->ifindex, x->prog_fd,
+				     x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	}
+	if (ret) {
+		ret = _netmem_err(-ret, "xsk: attaching the XDP program to %s: %s%s", p->ifname,
+				  strerror(-ret),
+				  ret == -EBUSY || ret == -EEXIST ? " (another one is attached)" : "");
+		goto out;
+	}
+	x->attached = true;
+	x->map_fd = bpf_map__fd(map);
+out:
+	libbpf_set_print(old_bpf);
+	libxdp_set_print(old_xdp);
+	return ret;
+}
+
+static void prog_detach(struct netmem_xsk *x)
+{
+	if (x->in_map)
+		bpf_map_delete_elem(x->map_fd, &x->queue);
+	x->in_map = false;
+	if (x->attached) {
+		/* REPLACE with old_prog_fd: detach only if ours is there. */
+		struct bpf_xdp_attach_opts o = { .sz = sizeof(o), .old_prog_fd = x->prog_fd };
+
+		bpf_xdp_detach(x->ifindex, x->prog_flags | XDP_FLAGS_REPLACE, &o);
+		x->attached = false;
+	}
+	if (x->prog)
+		xdp_program__close(x->prog);
+	x->prog = NULL;
+	x->map_fd = -1;
 }
 
 static int pow2(uint32_t v)
@@ -424,8 +529,10 @@ static int xsk_set_owner(struct netmem_rxq *q)
 /* Tear down in the order that keeps every fragment accounted for. */
 static void xsk_teardown(struct netmem_xsk *x)
 {
-	/* The socket first: once it is gone the kernel no longer writes into
-	 * the fragments still posted, and their references can go back. */
+	/* The program first (no more redirects), then the socket: once it is
+	 * gone the kernel no longer writes into the fragments still posted,
+	 * and their references can go back. */
+	prog_detach(x);
 	if (x->xsk)
 		xsk_socket__delete(x->xsk);
 	if (x->umem)
@@ -535,6 +642,10 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 	x->st.umem_bytes = x->area->spec.size;
 	snprintf(x->ifname, sizeof(x->ifname), "%s", p->ifname);
 
+	x->ifindex = (int)if_nametoindex(p->ifname);
+	ret = prog_attach(x, p);
+	if (ret)
+		return ret;
 	ret = umem_create(x);
 	if (ret)
 		return ret;
@@ -561,6 +672,11 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   strerror(-ret));
 	}
 	x->fd = xsk_socket__fd(x->xsk);
+	ret = xsk_socket__update_xskmap(x->xsk, x->map_fd);
+	if (ret)
+		return _netmem_err(-ret, "xsk: adding the socket to the XDP program's map: %s",
+				   strerror(-ret));
+	x->in_map = true;
 	{
 		struct xdp_options opts;
 		socklen_t optlen = sizeof(opts);
@@ -615,6 +731,7 @@ struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
 		errno = -_netmem_err(ENOMEM, "xsk: no memory");
 		return NULL;
 	}
+	x->map_fd = -1;
 	ret = xsk_setup(x, &p);
 	if (ret)
 		goto fail;
