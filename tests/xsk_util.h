@@ -174,6 +174,10 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 
 	if (batch > 64)
 		batch = 64;
+	/* Drop what fork() gave us of the receiver (its XDP link, socket,
+	 * UMEM): holding them would keep them alive after the receiver
+	 * closes them. */
+	close_range(3, ~0u, 0);
 	if (xu_setns(c->ns)) {
 		perror("sender: setns");
 		return 2;

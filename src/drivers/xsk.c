@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ struct netmem_xsk {
 	struct xsk_socket *xsk;
 	struct xdp_program *prog; /* libxdp's xsk_def_xdp_prog */
 	int prog_fd;
+	int link_fd;              /* its XDP link, -1 when netlink-attached */
 	__u32 prog_flags;         /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
 	int ifindex;
 	int map_fd;               /* its xsks_map, -1 when none */
@@ -216,6 +218,26 @@ static int socket_create(struct netmem_xsk *x, const struct netmem_xsk_params *p
 	}
 }
 
+/*
+ * Keep the ring mappings out of fork()ed children: a mapping holds the
+ * socket, and a child that lives on (a traffic generator, a worker) would
+ * keep the device queue bound after the queue is destroyed here.
+ */
+static void rings_dontfork(struct netmem_xsk *x)
+{
+	struct xdp_mmap_offsets off;
+	socklen_t len = sizeof(off);
+
+	if (getsockopt(x->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) || len != sizeof(off))
+		return;
+	madvise((char *)x->rx.ring - off.rx.desc,
+		off.rx.desc + (size_t)x->rx.size * sizeof(struct xdp_desc), MADV_DONTFORK);
+	madvise((char *)x->fq.ring - off.fr.desc,
+		off.fr.desc + (size_t)x->fq.size * sizeof(__u64), MADV_DONTFORK);
+	madvise((char *)x->cq.ring - off.cr.desc,
+		off.cr.desc + (size_t)x->cq.size * sizeof(__u64), MADV_DONTFORK);
+}
+
 static int quiet_bpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return 0;
@@ -224,6 +246,27 @@ static int quiet_bpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 static int quiet_xdp(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
 	return 0;
+}
+
+/*
+ * Attach in x->prog_flags mode. A BPF link first: the kernel detaches it
+ * when its fd closes, so a process that dies (crash, SIGKILL) leaves no
+ * program behind. Kernels before 5.9 have no XDP links: netlink attach,
+ * never over another program.
+ */
+static int attach_one(struct netmem_xsk *x)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = x->prog_flags);
+	int fd = bpf_link_create(x->prog_fd, x->ifindex, BPF_XDP, &lo);
+
+	if (fd >= 0) {
+		x->link_fd = fd;
+		return 0;
+	}
+	if (fd != -EINVAL && fd != -EOPNOTSUPP)
+		return fd;
+	return bpf_xdp_attach(x->ifindex, x->prog_fd, x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			      NULL);
 }
 
 /*
@@ -268,13 +311,11 @@ static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
 	ret = -EOPNOTSUPP;
 	if (!(p->flags & NETMEM_XSK_SKB_MODE)) {
 		x->prog_flags = XDP_FLAGS_DRV_MODE;
-		ret = bpf_xdp_attach(x->ifindex, x->prog_fd,
-				     x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		ret = attach_one(x);
 	}
 	if (ret && ret != -EBUSY && ret != -EEXIST) {
 		x->prog_flags = XDP_FLAGS_SKB_MODE;
-		ret = bpf_xdp_attach(x->ifindex, x->prog_fd,
-				     x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		ret = attach_one(x);
 	}
 	if (ret) {
 		ret = _netmem_err(-ret, "xsk: attaching the XDP program to %s: %s%s", p->ifname,
@@ -295,13 +336,16 @@ static void prog_detach(struct netmem_xsk *x)
 	if (x->in_map)
 		bpf_map_delete_elem(x->map_fd, &x->queue);
 	x->in_map = false;
-	if (x->attached) {
+	if (x->attached && x->link_fd >= 0) {
+		close(x->link_fd);
+	} else if (x->attached) {
 		/* REPLACE with old_prog_fd: detach only if ours is there. */
 		struct bpf_xdp_attach_opts o = { .sz = sizeof(o), .old_prog_fd = x->prog_fd };
 
 		bpf_xdp_detach(x->ifindex, x->prog_flags | XDP_FLAGS_REPLACE, &o);
-		x->attached = false;
 	}
+	x->attached = false;
+	x->link_fd = -1;
 	if (x->prog)
 		xdp_program__close(x->prog);
 	x->prog = NULL;
@@ -672,6 +716,7 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   strerror(-ret));
 	}
 	x->fd = xsk_socket__fd(x->xsk);
+	rings_dontfork(x);
 	ret = xsk_socket__update_xskmap(x->xsk, x->map_fd);
 	if (ret)
 		return _netmem_err(-ret, "xsk: adding the socket to the XDP program's map: %s",
@@ -732,6 +777,7 @@ struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
 		return NULL;
 	}
 	x->map_fd = -1;
+	x->link_fd = -1;
 	ret = xsk_setup(x, &p);
 	if (ret)
 		goto fail;
