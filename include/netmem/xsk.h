@@ -63,8 +63,9 @@ struct netmem_xsk_params {
 	uint32_t queue;         /* device queue id */
 	struct netmem_provider *provider; /* payload memory, becomes the UMEM;
 				 * must be CPU-mapped; NULL = host */
-	int order;              /* payload chunk order; NETMEM_ORDER_DEFAULT
-				 * (-1) = 4 (64 KiB chunks) */
+	int order;              /* payload chunk order; -1: the provider's
+				 * default when above 0 (order=, hugetlb),
+				 * else 4 (64 KiB chunks) */
 	uint32_t nr_chunks;     /* payload chunks (UMEM size / chunk);
 				 * 0 = room for both rings, twice */
 	int hdr_split;          /* 0: no split, the whole frame is the payload

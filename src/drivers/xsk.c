@@ -639,7 +639,15 @@ static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *s
 static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 {
 	uint32_t chunk;
-	int ret, mtu, order = p->order < 0 ? 4 : p->order;
+	int ret, mtu, order = p->order;
+
+	if (order < 0) {
+		/* The provider's order where it has one above 4 KiB (a spec's
+		 * order=, hugetlb's 2 MiB), else 64 KiB chunks. */
+		order = p->provider ? netmem_provider_default_order(p->provider) : 0;
+		if (order <= 0)
+			order = 4;
+	}
 
 	mtu = if_mtu(p->ifname);
 	if (mtu < 0)
