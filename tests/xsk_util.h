@@ -49,6 +49,7 @@ struct xu_shared {
 	_Atomic uint64_t received;  /* written by the receiver: for the window */
 	_Atomic int stop;           /* receiver asks the sender to stop */
 	_Atomic int done;           /* sender finished */
+	_Atomic uint64_t elapsed_us; /* sender's time from first to last send */
 };
 
 struct xu_sender_cfg {
@@ -62,6 +63,8 @@ struct xu_sender_cfg {
 	unsigned gap_us;       /* pause between batches */
 	double seconds;        /* give up after this long */
 	unsigned start_delay_ms;
+	int fixed_payload;     /* benchmarks: build the batch once, send it
+				* again and again (no per-packet checksum) */
 };
 
 static inline double xu_now(void)
@@ -169,7 +172,7 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 	struct iovec iov[64];
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(XU_DST_PORT) };
 	unsigned batch = c->batch ? c->batch : 16;
-	double deadline;
+	double deadline, t_start;
 	uint64_t sent = 0;
 
 	if (batch > 64)
@@ -199,7 +202,8 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 	}
 	if (c->start_delay_ms)
 		usleep(c->start_delay_ms * 1000u);
-	deadline = xu_now() + c->seconds;
+	t_start = xu_now();
+	deadline = t_start + c->seconds;
 	while (sent < c->count && !atomic_load(&sh->stop) && xu_now() < deadline) {
 		unsigned f = (unsigned)(sent % c->flows), n = 0;
 
@@ -211,8 +215,9 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 			usleep(20);
 		while (n < batch && sent + n < c->count) {
 			iov[n].iov_base = buf[n];
-			iov[n].iov_len = xu_make(buf[n], f, seq[f] + n,
-						 xu_size_of(seq[f] + n, c->size));
+			if (!c->fixed_payload || !sent)
+				iov[n].iov_len = xu_make(buf[n], f, seq[f] + n,
+							 xu_size_of(seq[f] + n, c->size));
 			memset(&msg[n], 0, sizeof(msg[n]));
 			msg[n].msg_hdr.msg_name = &dst;
 			msg[n].msg_hdr.msg_namelen = sizeof(dst);
@@ -234,6 +239,7 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 		if (c->gap_us)
 			usleep(c->gap_us);
 	}
+	atomic_store(&sh->elapsed_us, (uint64_t)((xu_now() - t_start) * 1e6) + 1);
 	atomic_store(&sh->done, 1);
 	return 0;
 }
