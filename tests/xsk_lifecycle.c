@@ -231,6 +231,20 @@ static void stop_mid_stream(struct netmem_provider *prov)
 
 	REQUIRE(sh);
 	CHECK_EQ(xdp_attached(ifname), 0);
+	{
+		/* veth has no zero-copy: requiring it fails and leaves nothing. */
+		struct netmem_xsk_params xp;
+
+		netmem_xsk_params_init(&xp);
+		xp.ifname = ifname;
+		xp.provider = prov;
+		xp.flags = NETMEM_XSK_ZEROCOPY;
+		CHECK(netmem_xsk_rxq_create(&xp) == NULL);
+		CHECK_EQ(errno, EOPNOTSUPP);
+		CHECK_EQ(xdp_attached(ifname), 0);
+		CHECK_EQ(count_fds(), fds0);
+		CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	}
 	q = open_q(prov, 0, 512);
 	CHECK_EQ(xdp_attached(ifname), 1);
 	CHECK(count_fds() > fds0);
