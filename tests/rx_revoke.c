@@ -12,7 +12,7 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 
-#define NQ 2
+#define NQ   2
 #define HOLD 40
 
 static struct netmem_provider *prov;
@@ -29,14 +29,14 @@ static void *revoker(void *arg)
 
 int main(void)
 {
-	static const uint32_t sizes[] = { 1500, 64, 3000 };
+	static const uint32_t sizes[] = {1500, 64, 3000};
 	struct netmem_sim_params sp;
 	struct netmem_sim *sim;
 	struct netmem_rx_pkt pkts[32];
 	static struct netmem_rx_frag held[NQ][HOLD * 2];
-	unsigned nheld[NQ] = { 0 };
+	unsigned nheld[NQ] = {0};
 	struct netmem_rxq_stats st;
-	uint64_t payload_after[NQ] = { 0 }, hdr_after[NQ] = { 0 };
+	uint64_t payload_after[NQ] = {0}, hdr_after[NQ] = {0};
 	pthread_t thr;
 	long polls = 0;
 
