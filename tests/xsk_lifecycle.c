@@ -282,6 +282,55 @@ static void stop_mid_stream(struct netmem_provider *prov)
 	munmap(sh, sizeof(*sh));
 }
 
+/*
+ * The payload provider is revoked mid-stream: the queue stops the device
+ * (program and socket gone), drops what it had not delivered, keeps held
+ * tokens releasable, and the memory goes once they are back.
+ */
+static void revoke_mid_stream(void)
+{
+	const char *ifname = getenv("NETMEM_XSK_IF_RX");
+	struct netmem_provider *prov = netmem_provider_create("host");
+	struct xu_shared *sh = xu_shared_new();
+	struct xu_sender_cfg c = sender(1000000, 0, 300, 8);
+	static uint64_t held[50];
+	struct netmem_rx_pkt pkts[32];
+	struct netmem_rxq_stats rs;
+	struct xu_check_state chk;
+	struct netmem_rxq *q;
+	unsigned nheld = 0;
+	pid_t pid;
+
+	REQUIRE(prov && sh);
+	q = open_q(prov, 0, 512);
+	pid = xu_sender_start(&c, sh);
+	REQUIRE(pid > 0);
+	xu_check_init(&chk, 0, XU_L2L4);
+	receive(q, &chk, NULL, 500, 5, held, 50, &nheld);
+	CHECK(chk.good >= 500);
+	CHECK_EQ(nheld, 50);
+	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	usleep(20000);
+	CHECK_EQ(netmem_rxq_recv(q, pkts, 32), 0);  /* notices, stops */
+	CHECK_EQ(xdp_attached(ifname), 0);
+	CHECK_EQ(netmem_rxq_recv(q, pkts, 32), 0);
+	CHECK_EQ(netmem_rxq_refill(q), -ENODEV);
+	CHECK_EQ(netmem_xsk_wait(netmem_xsk_of(q), 0), -ENODEV);
+	REQUIRE(netmem_rxq_stats(q, &rs) == 0);
+	printf("revoke: delivered %" PRIu64 ", dropped at revoke %" PRIu64 ", %" PRIu64
+	       " tokens held\n", rs.packets, rs.drop_revoked, rs.tokens_held);
+	CHECK_EQ(rs.revoked, 1);
+	CHECK_EQ(rs.posted, 0);
+	CHECK_EQ(rs.tokens_held, 50);
+	CHECK_EQ(netmem_rxq_release(q, held, nheld), (int)nheld);
+	CHECK_EQ(netmem_rxq_destroy(q), 0);
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	atomic_store(&sh->stop, 1);
+	CHECK_EQ(xu_sender_wait(pid), 0);
+	netmem_provider_destroy(prov);
+	munmap(sh, sizeof(*sh));
+}
+
 int main(int argc, char **argv)
 {
 	struct netmem_provider *prov;
@@ -298,6 +347,7 @@ int main(int argc, char **argv)
 	back_pressure(prov);
 	stop_mid_stream(prov);
 	netmem_provider_destroy(prov);
+	revoke_mid_stream();
 	return t_done();
 }
 #endif

@@ -10,6 +10,7 @@
 #include "cmds.h"
 
 #ifdef NETMEM_HAVE_XDP
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -167,8 +168,11 @@ int netmem_rx_xdp(const struct netmem_rx_xdp_opts *o)
 		}
 		if (nrel)
 			netmem_rxq_release(q, rel, nrel);
-		if (!n)
-			netmem_xsk_wait(x, 10);
+		if (!n && netmem_xsk_wait(x, 10) == -ENODEV) {
+			fprintf(stderr, "netmem rx: the payload provider was revoked; the socket "
+					"is closed\n");
+			break;
+		}
 		if (tty && !o->json && now_s() - last >= 0.25) {
 			double t = now_s();
 

@@ -480,29 +480,100 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 	return 0;
 }
 
+/*
+ * Stop the device side, in the order that keeps every fragment accounted
+ * for: the program first (no more redirects), then the socket; once it is
+ * gone the kernel no longer writes into the fragments still posted, and
+ * their references go back. The kernel's last counters are kept.
+ */
+static void xsk_stop(struct netmem_xsk *x)
+{
+	struct netmem_xsk_stats st;
+
+	if (x->xsk && !netmem_xsk_stats(x, &st))
+		x->st = st;
+	prog_detach(x);
+	if (x->xsk)
+		xsk_socket__delete(x->xsk);
+	x->xsk = NULL;
+	if (x->umem)
+		xsk_umem__delete(x->umem);
+	x->umem = NULL;
+	x->fd = -1;
+	if (x->posted) {
+		for (size_t i = 0; i < x->area->spec.nr_chunks; i++) {
+			netmem_t h = _netmem_handle(&x->area->desc[i]);
+
+			for (; x->posted[i]; x->posted[i]--)
+				netmem_pool_put_direct(x->pool, h);
+		}
+	}
+	x->posted_now = 0;
+}
+
+/* Everything, for destroy and failed creates. */
+static void xsk_teardown(struct netmem_xsk *x)
+{
+	xsk_stop(x);
+	free(x->posted);
+	/* Tokens still held keep their chunks; each pool is freed when its
+	 * last chunk comes back. */
+	if (x->pool)
+		netmem_pool_destroy(x->pool);
+	if (x->hdr_pool)
+		netmem_pool_destroy(x->hdr_pool);
+	free(x);
+}
+
+/*
+ * Once per batch, as a NAPI poll would: a revoked payload provider means the
+ * memory is going away, so the device must stop writing into it. The
+ * socket and program go now; frames not yet taken are dropped and counted,
+ * tokens held stay releasable.
+ */
+static __cold void xsk_revoked(struct netmem_xsk *x)
+{
+	uint32_t idx = 0, n;
+
+	n = x->xsk ? xsk_ring_cons__peek(&x->rx, UINT32_MAX, &idx) : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t base = xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&x->rx, idx + i)->addr);
+		uint64_t chunk = base >> x->chunk_shift;
+
+		x->posted[chunk]--;
+		x->posted_now--;
+		netmem_pool_put_direct(x->pool, _netmem_handle(&x->area->desc[chunk]));
+	}
+	if (n)
+		xsk_ring_cons__release(&x->rx, n);
+	x->st.drop_revoked += n;
+	x->revoked = true;
+	xsk_stop(x);
+}
+
 static void refill_all(struct netmem_xsk *x)
 {
 	while (fill_refill(x) == XSK_FILL_BATCH)
 		;
-	if (unlikely(x->st.fill_alloc_failed && !x->revoked) &&
-	    netmem_pool_poll(x->pool) == -ENODEV)
-		x->revoked = true;
 }
 
 static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned max)
 {
 	struct netmem_xsk *x = _netmem_rxq_priv(q);
-	unsigned got = rx_ring_take(x, max), out = 0;
+	unsigned got, out = 0;
 
+	if (unlikely(x->revoked))
+		return 0;
+	/* Cost: one load of the area's revoked flag per batch. */
+	if (unlikely(netmem_pool_poll(x->pool) == -ENODEV)) {
+		xsk_revoked(x);
+		return 0;
+	}
+	got = rx_ring_take(x, max);
 	for (unsigned i = 0; i < got; i++) {
 		const struct netmem_xsk_frame *fr = &x->burst[i];
 		struct netmem_rx_pkt *pkt = &pkts[out];
 
-		if (unlikely(x->revoked)) {
-			netmem_pool_put_direct(x->pool, fr->chunk);
-			x->st.drop_revoked++;
-			continue;
-		}
 		pkt->len = fr->len;
 		pkt->seq = 0;
 		pkt->csum = 0;
@@ -536,9 +607,11 @@ static int xsk_refill(struct netmem_rxq *q)
 {
 	struct netmem_xsk *x = _netmem_rxq_priv(q);
 
-	refill_all(x);
+	if (!x->revoked && netmem_pool_poll(x->pool) == -ENODEV)
+		xsk_revoked(x);
 	if (x->revoked)
 		return -ENODEV;
+	refill_all(x);
 	return (int)(x->posted_now > INT32_MAX ? INT32_MAX : x->posted_now);
 }
 
@@ -554,7 +627,7 @@ static void xsk_stats_op(struct netmem_rxq *q, struct netmem_rxq_stats *st)
 	st->drop_overflow = s.rx_ring_full;
 	st->drop_revoked = s.drop_revoked;
 	st->drop_fault = s.hdr_alloc_failed;
-	st->generated = s.rx_frames + st->drop_no_buf + st->drop_overflow;
+	st->generated = s.rx_frames + st->drop_no_buf + st->drop_overflow + s.drop_revoked;
 	st->posted = s.posted_now;
 	st->revoked = x->revoked;
 	st->queue = x->queue;
@@ -568,35 +641,6 @@ static int xsk_set_owner(struct netmem_rxq *q)
 	if (!ret && x->hdr_pool)
 		ret = netmem_pool_set_owner(x->hdr_pool);
 	return ret;
-}
-
-/* Tear down in the order that keeps every fragment accounted for. */
-static void xsk_teardown(struct netmem_xsk *x)
-{
-	/* The program first (no more redirects), then the socket: once it is
-	 * gone the kernel no longer writes into the fragments still posted,
-	 * and their references can go back. */
-	prog_detach(x);
-	if (x->xsk)
-		xsk_socket__delete(x->xsk);
-	if (x->umem)
-		xsk_umem__delete(x->umem);
-	if (x->posted) {
-		for (size_t i = 0; i < x->area->spec.nr_chunks; i++) {
-			netmem_t h = _netmem_handle(&x->area->desc[i]);
-
-			for (; x->posted[i]; x->posted[i]--)
-				netmem_pool_put_direct(x->pool, h);
-		}
-	}
-	free(x->posted);
-	/* Tokens still held keep their chunks; each pool is freed when its
-	 * last chunk comes back. */
-	if (x->pool)
-		netmem_pool_destroy(x->pool);
-	if (x->hdr_pool)
-		netmem_pool_destroy(x->hdr_pool);
-	free(x);
 }
 
 static void xsk_destroy(struct netmem_rxq *q)
@@ -786,6 +830,7 @@ struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
 	}
 	x->map_fd = -1;
 	x->link_fd = -1;
+	x->fd = -1;
 	ret = xsk_setup(x, &p);
 	if (ret)
 		goto fail;
@@ -819,6 +864,8 @@ int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
 
 	if (!x)
 		return -EINVAL;
+	if (x->fd < 0)
+		return -ENODEV;
 	if (xsk_cons_nb_avail(&x->rx, 1))
 		return 1;
 	pfd.fd = x->fd;
@@ -839,6 +886,8 @@ int netmem_xsk_stats(struct netmem_xsk *x, struct netmem_xsk_stats *st)
 		return -EINVAL;
 	*st = x->st;
 	st->posted_now = x->posted_now;
+	if (x->fd < 0)
+		return 0; /* stopped (revoked): the kernel's last counters */
 	if (getsockopt(x->fd, SOL_XDP, XDP_STATISTICS, &ks, &len))
 		return -errno;
 	st->rx_dropped = ks.rx_dropped;
