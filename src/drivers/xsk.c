@@ -88,7 +88,6 @@ struct netmem_xsk {
 		uint32_t chunk_off; /* first frame byte inside the chunk */
 		uint32_t len;
 	} burst[NETMEM_RX_MAX_BATCH];
-	char ifname[IF_NAMESIZE];
 };
 
 /* MTU of ifname in the caller's network namespace, or -errno. */
@@ -448,7 +447,9 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 		       const struct netmem_xsk_frame *fr, struct netmem_rx_pkt *pkt)
 {
 	uint8_t hdr[NETMEM_XSK_MAX_HDR];
-	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : NETMEM_XSK_MAX_HDR;
+	/* Parsing: 128 bytes hold Ethernet, two VLAN tags, IPv6 and TCP with
+	 * options; reading more would only cost. */
+	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : 128;
 	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0, off;
 	netmem_t hh;
 
@@ -736,7 +737,6 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 	x->flags = p->flags;
 	x->queue = p->queue;
 	x->st.umem_bytes = x->area->spec.size;
-	snprintf(x->ifname, sizeof(x->ifname), "%s", p->ifname);
 
 	x->ifindex = (int)if_nametoindex(p->ifname);
 	ret = prog_attach(x, p);
