@@ -12,7 +12,8 @@
  * packets, divided by packets: the userspace cost of the receive path),
  * kernel drops, and UMEM bytes held per buffered packet (netmem: pool
  * chunks out, sampled, over fragments posted + held; 4 KiB frames: 4096).
- * Needs root. Bounded: --seconds per run (default 1.5), about 15 s in all.
+ * Needs root. Bounded: --runs (default 5) x 3 receivers x --seconds (default
+ * 1.5), about 25 s in all.
  */
 #include "../tools/cmds.h"
 
@@ -366,7 +367,7 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 	const char *mode = "?";
 	double seconds = 1.5, t0 = xu_now();
 	uint64_t count = 5000000;
-	int json = 0, runs = 3, c;
+	int json = 0, runs = 5, c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -24,6 +24,11 @@
  * other rx.h functions.
  *
  * Threads: the queue's owner (rx.h) calls everything here.
+ *
+ * fork(): the ring mappings are not inherited (MADV_DONTFORK), but the
+ * socket and XDP link descriptors are; a child that lives on must close
+ * them (close_range(3, ~0U, 0)) or the device queue stays bound until it
+ * exits. A child that execs right away (system()) needs nothing.
  */
 #ifndef NETMEM_XSK_H
 #define NETMEM_XSK_H
