@@ -142,6 +142,13 @@ static void calibrate(void)
 }
 #endif
 
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 struct result {
 	double pps;
 	double ns_per_pkt;   /* receiver's productive time per packet */
@@ -150,6 +157,7 @@ struct result {
 	double offered;      /* sent / the sender's run time */
 	uint64_t drops;      /* kernel: no buffer + ring full */
 	double bytes_per_buf; /* UMEM bytes held per posted/held buffer */
+	double drain_ns;     /* receive-bound: ns per packet draining a full ring */
 };
 
 /* Start the flood, receive with `poll_fn` until the sender is done. */
@@ -210,6 +218,101 @@ static struct result run_one(struct rx_loop *l, double seconds, uint64_t count)
 	return r;
 }
 
+/*
+ * Receive-bound figure. The flood above is limited by the kernel side (the
+ * sender's CPU does the veth and copy-mode work), so both receivers keep
+ * up. Here the sender puts DRAIN_BURST frames into the rx ring while the
+ * receiver waits, then the receiver drains them as fast as it can: the
+ * time per packet is the receive path's alone. Median over rounds.
+ */
+#define DRAIN_BURST 1024
+#define DRAIN_ROUNDS 31
+
+static int drain_sender(struct xu_shared *shm)
+{
+	static uint8_t buf[XU_MAX_PAYLOAD];
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(XU_DST_PORT) };
+	struct mmsghdr msg[64];
+	struct iovec iov = { buf, 0 };
+	int fd;
+
+	close_range(3, ~0u, 0);
+	if (xu_setns(ns_tx))
+		return 2;
+	inet_pton(AF_INET, "198.18.0.2", &dst.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 2;
+	iov.iov_len = xu_make(buf, 0, 0, XU_MAX_PAYLOAD - sizeof(struct xu_hdr));
+	for (int i = 0; i < 64; i++) {
+		memset(&msg[i], 0, sizeof(msg[i]));
+		msg[i].msg_hdr.msg_name = &dst;
+		msg[i].msg_hdr.msg_namelen = sizeof(dst);
+		msg[i].msg_hdr.msg_iov = &iov;
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (uint64_t r = 1; r <= DRAIN_ROUNDS && !atomic_load(&shm->stop); r++) {
+		unsigned left = DRAIN_BURST;
+
+		/* "received" carries the round the receiver is ready for. */
+		while (atomic_load(&shm->received) < r && !atomic_load(&shm->stop))
+			usleep(100);
+		while (left) {
+			int n = sendmmsg(fd, msg, left < 64 ? left : 64, 0);
+
+			if (n > 0)
+				left -= (unsigned)n;
+			else if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
+				return 2;
+		}
+		atomic_store(&shm->sent, r);
+	}
+	return 0;
+}
+
+static double run_drain(struct rx_loop *l)
+{
+	struct xu_shared *shm = xu_shared_new();
+	double per[DRAIN_ROUNDS];
+	int rounds = 0;
+	pid_t pid;
+
+	if (!shm)
+		return 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		_exit(drain_sender(shm));
+	for (uint64_t r = 1; r <= DRAIN_ROUNDS && pid > 0; r++) {
+		double dt, t0, t1 = 0, wait_end = xu_now() + 1;
+		unsigned got = 0;
+
+		atomic_store(&shm->received, r);
+		while (atomic_load(&shm->sent) < r && xu_now() < wait_end)
+			usleep(100);
+		usleep(2000); /* let the kernel finish the burst */
+		t0 = now_fast();
+		while (got < DRAIN_BURST && now_fast() - t0 < 0.05) {
+			int n = l->poll(l->ctx, &dt);
+
+			if (n > 0) {
+				got += (unsigned)n;
+				t1 = now_fast();
+			}
+		}
+		if (got)
+			per[rounds++] = (t1 - t0) * 1e9 / got;
+	}
+	atomic_store(&shm->stop, 1);
+	if (pid > 0)
+		xu_sender_wait(pid);
+	munmap(shm, sizeof(*shm));
+	if (!rounds)
+		return 0;
+	qsort(per, (size_t)rounds, sizeof(per[0]), cmp_d);
+	return per[rounds / 2];
+}
+
 /* ---- (a) netmem ----------------------------------------------------- */
 
 struct nm_ctx {
@@ -219,6 +322,7 @@ struct nm_ctx {
 	uint64_t iters;
 	double held_sum, bufs_sum;
 	uint64_t samples;
+	int sample;           /* sample the UMEM footprint (flood only) */
 };
 
 static int nm_poll(void *arg, double *dt)
@@ -235,7 +339,7 @@ static int nm_poll(void *arg, double *dt)
 		tok[i] = pkts[i].frag[0].token;
 	netmem_rxq_release(c->q, tok, (unsigned)n);
 	*dt = now_fast() - t0;
-	if ((++c->iters & 63) == 0) {
+	if (c->sample && (++c->iters & 63) == 0) {
 		/* UMEM footprint: chunks out of the pool against buffers that
 		 * are posted or held (outside the timed part). */
 		struct netmem_pool_stats ps;
@@ -269,8 +373,11 @@ static int run_netmem(double seconds, uint64_t count, int split, struct result *
 	*mode = netmem_xsk_mode(netmem_xsk_of(c.q));
 	c.pool = netmem_xsk_pool(netmem_xsk_of(c.q));
 	c.chunk = netmem_pool_chunk_size(c.pool);
+	c.sample = 1;
 	*r = run_one(&l, seconds, count);
 	netmem_rxq_stats(c.q, &rs);
+	c.sample = 0;
+	r->drain_ns = run_drain(&l);
 	r->drops = rs.drop_no_buf + rs.drop_overflow;
 	r->bytes_per_buf = c.bufs_sum > 0 ? c.held_sum / c.bufs_sum : 0;
 	netmem_rxq_destroy(c.q);
@@ -361,6 +468,7 @@ static int run_plain(double seconds, uint64_t count, struct result *r)
 		*xsk_ring_prod__fill_addr(&c.fq, idx + i) = (uint64_t)i * FRAME_4K;
 	xsk_ring_prod__submit(&c.fq, PLAIN_FRAMES / 2);
 	*r = run_one(&l, seconds, count);
+	r->drain_ns = run_drain(&l);
 	if (!getsockopt(xsk_socket__fd(c.xsk), SOL_XDP, XDP_STATISTICS, &ks, &len))
 		r->drops = (ks.rx_dropped > ks.rx_fill_ring_empty_descs ? ks.rx_dropped
 									: ks.rx_fill_ring_empty_descs) +
@@ -370,13 +478,6 @@ static int run_plain(double seconds, uint64_t count, struct result *r)
 	xsk_umem__delete(c.umem);
 	munmap(c.area, size);
 	return 0;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static double median(const struct result *r, int n, size_t field)
@@ -450,6 +551,9 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 		double nb = median(b, runs, offsetof(struct result, ns_per_pkt));
 		double ba = median(a, runs, offsetof(struct result, bytes_per_buf));
 		double ps = median(s, runs, offsetof(struct result, pps));
+		double ra = median(a, runs, offsetof(struct result, drain_ns));
+		double rb = median(b, runs, offsetof(struct result, drain_ns));
+		double rsp = median(s, runs, offsetof(struct result, drain_ns));
 		double ns = median(s, runs, offsetof(struct result, ns_per_pkt));
 		double oa = median(a, runs, offsetof(struct result, offered));
 		double ob = median(b, runs, offsetof(struct result, offered));
@@ -465,28 +569,33 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 			printf("{\"bench\":\"xsk\",\"mode\":\"%s\",\"frame_bytes\":1500,\"runs\":%d,"
 			       "\"seconds\":%.2f,\"sender\":\"sendmmsg UDP, 1 flow, other namespace\","
 			       "\"plain_libxdp_4k\":{\"pps\":%.0f,\"offered_pps\":%.0f,\"ns_per_pkt\":%.1f,"
-			       "\"kernel_drops\":%" PRIu64 ",\"umem_bytes_per_buffer\":%u},"
+			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64
+			       ",\"umem_bytes_per_buffer\":%u},"
 			       "\"netmem\":{\"pps\":%.0f,\"offered_pps\":%.0f,\"ns_per_pkt\":%.1f,"
-			       "\"kernel_drops\":%" PRIu64 ",\"umem_bytes_per_buffer\":%.0f},"
+			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64
+			       ",\"umem_bytes_per_buffer\":%.0f},"
 			       "\"netmem_hdr_split\":{\"pps\":%.0f,\"offered_pps\":%.0f,\"ns_per_pkt\":%.1f,"
-			       "\"kernel_drops\":%" PRIu64 "},"
-			       "\"pps_ratio\":%.3f,\"umem_ratio\":%.3f,\"total_seconds\":%.1f}\n",
-			       mode, runs, seconds, pb, ob, nb, db, FRAME_4K, pa, oa, na, da, ba, ps, os,
-			       ns, ds, pb > 0 ? pa / pb : 0, ba / FRAME_4K, xu_now() - t0);
+			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64 "},"
+			       "\"pps_ratio\":%.3f,\"drain_rate_ratio\":%.3f,\"umem_ratio\":%.3f,"
+			       "\"total_seconds\":%.1f}\n",
+			       mode, runs, seconds, pb, ob, nb, rb, db, FRAME_4K, pa, oa, na, ra, da, ba,
+			       ps, os, ns, rsp, ds, pb > 0 ? pa / pb : 0, ra > 0 ? rb / ra : 0,
+			       ba / FRAME_4K, xu_now() - t0);
 		} else {
 			printf("AF_XDP receive, veth pair, %s mode, 1500-byte frames, sendmmsg "
 			       "flood, median of %d x %.1f s\n",
 			       mode, runs, seconds);
-			printf("%-34s %11s %11s %9s %12s %14s\n", "receiver", "offered/s", "packets/s",
-			       "rx ns/pkt", "kernel drops", "UMEM B/buffer");
-			printf("%-34s %11.0f %11.0f %9.1f %12" PRIu64 " %14u\n",
-			       "plain libxdp loop, 4 KiB frames", ob, pb, nb, db, FRAME_4K);
-			printf("%-34s %11.0f %11.0f %9.1f %12" PRIu64 " %14.0f\n",
-			       "netmem xsk, receive API", oa, pa, na, da, ba);
-			printf("%-34s %11.0f %11.0f %9.1f %12" PRIu64 " %14.0f\n",
-			       "netmem xsk, receive API + split", os, ps, ns, ds, ba);
-			printf("ratio netmem / plain: packets/s %.3f, UMEM bytes per buffer %.3f\n",
-			       pb > 0 ? pa / pb : 0, ba / FRAME_4K);
+			printf("%-33s %10s %10s %9s %9s %10s %9s\n", "receiver", "offered/s",
+			       "packets/s", "rx ns/pkt", "drain ns", "drops", "UMEM B/buf");
+			printf("%-33s %10.0f %10.0f %9.1f %9.1f %10" PRIu64 " %9u\n",
+			       "plain libxdp loop, 4 KiB frames", ob, pb, nb, rb, db, FRAME_4K);
+			printf("%-33s %10.0f %10.0f %9.1f %9.1f %10" PRIu64 " %9.0f\n",
+			       "netmem xsk, receive API", oa, pa, na, ra, da, ba);
+			printf("%-33s %10.0f %10.0f %9.1f %9.1f %10" PRIu64 " %9.0f\n",
+			       "netmem xsk, receive API + split", os, ps, ns, rsp, ds, ba);
+			printf("netmem / plain: packets/s %.3f (flood, kernel-bound); receive-bound "
+			       "rate (ring drain) %.3f; UMEM bytes per buffer %.3f\n",
+			       pb > 0 ? pa / pb : 0, ra > 0 ? rb / ra : 0, ba / FRAME_4K);
 		}
 	}
 	return 0;

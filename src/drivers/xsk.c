@@ -52,6 +52,11 @@
 #define XSK_KERNEL_HEADROOM 256
 #define XSK_MIN_FRAME 2048 /* XDP_UMEM_MIN_CHUNK_SIZE */
 #define XSK_FILL_BATCH 64
+/* Header chunks: a batch of NETMEM_RX_MAX_BATCH headers of up to
+ * NETMEM_XSK_MAX_HDR bytes, 64-byte aligned: 64 KiB. */
+#define NETMEM_XSK_HDR_ORDER 4
+_Static_assert(NETMEM_RX_MAX_BATCH * NETMEM_XSK_MAX_HDR <= 4096 << NETMEM_XSK_HDR_ORDER,
+	       "a header chunk holds a full batch");
 
 struct netmem_xsk {
 	/* Rings first: the poll loop touches these on every call. */
@@ -61,6 +66,8 @@ struct netmem_xsk {
 	struct netmem_pool *pool;     /* payload: its area is the UMEM */
 	struct netmem_area *area;
 	struct netmem_pool *hdr_pool; /* host, for software header split */
+	uint8_t *hdr_buf;             /* this batch's header chunk, or NULL */
+	uint32_t hdr_off;             /* next free byte in it */
 	uint32_t frame_size;
 	uint32_t chunk_shift;
 	uint32_t fill_size;
@@ -446,25 +453,38 @@ static unsigned rx_ring_take(struct netmem_xsk *x, unsigned n)
 static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 		       const struct netmem_xsk_frame *fr, struct netmem_rx_pkt *pkt)
 {
-	uint8_t hdr[NETMEM_XSK_MAX_HDR];
 	/* Parsing: 128 bytes hold Ethernet, two VLAN tags, IPv6 and TCP with
-	 * options; reading more would only cost. */
+	 * options. */
 	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : 128;
-	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0, off;
+	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0;
+	const uint8_t *frame = netmem_address(fr->chunk);
+	uint8_t *dst;
 	netmem_t hh;
 
-	/* The UMEM is the device here: read through the provider. */
-	if (netmem_dev_read(fr->chunk, fr->chunk_off, hdr, n))
+	/* A UMEM is CPU memory (checked at create): the driver, acting as
+	 * the device here, reads the headers in place and copies them once
+	 * into the host header pool. NULL only once revoked. */
+	if (unlikely(!frame))
 		return -1;
-	hlen = x->hdr_split > 0 ? n : parse_hdr_len(hdr, n, &hash);
-	hh = netmem_pool_alloc_frag_direct(x->hdr_pool, hlen ? hlen : 1, &off);
-	if (!hh) {
-		x->st.hdr_alloc_failed++;
-		return -1;
+	frame += fr->chunk_off;
+	hlen = x->hdr_split > 0 ? n : parse_hdr_len(frame, n, &hash);
+	if (!x->hdr_buf) {
+		/* One header chunk per batch, held until the next recv as one
+		 * reference: no per-packet refcount. It holds a full batch of
+		 * the longest headers (NETMEM_XSK_HDR_ORDER). */
+		hh = netmem_pool_alloc_direct(x->hdr_pool);
+		if (!hh) {
+			x->st.hdr_alloc_failed++;
+			return -1;
+		}
+		_netmem_rxq_hold_hdr(q, hh);
+		x->hdr_buf = netmem_address(hh);
+		x->hdr_off = 0;
 	}
-	netmem_dev_write(hh, off, hdr, hlen);
-	_netmem_rxq_hold_hdr(q, hh);
-	pkt->hdr = (const char *)netmem_address(hh) + off;
+	dst = x->hdr_buf + x->hdr_off;
+	x->hdr_off += (hlen + 63) & ~63u;
+	memcpy(dst, frame, hlen);
+	pkt->hdr = hlen ? dst : NULL;
 	pkt->hdr_len = hlen;
 	pkt->hash = hash;
 	pkt->flow = hash;
@@ -571,6 +591,7 @@ static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 		return 0;
 	}
 	got = rx_ring_take(x, max);
+	x->hdr_buf = NULL; /* the last batch's chunk went back in recv */
 	for (unsigned i = 0; i < got; i++) {
 		const struct netmem_xsk_frame *fr = &x->burst[i];
 		struct netmem_rx_pkt *pkt = &pkts[out];
@@ -723,7 +744,7 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   "xsk: the payload memory is not CPU-mapped; a UMEM must be "
 				   "(use host, hugetlb or memfd)");
 	if (p->hdr_split) {
-		x->hdr_pool = make_pool(NULL, "host", 0, 64);
+		x->hdr_pool = make_pool(NULL, "host", NETMEM_XSK_HDR_ORDER, 4);
 		if (!x->hdr_pool)
 			return -errno;
 	}
