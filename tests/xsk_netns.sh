@@ -17,6 +17,8 @@
 # XDP program on the receiving veth takes every frame, ARP included. IPv6 is
 # off in both namespaces so no stray ND/RS frames reach the socket.
 #
+# NETMEM_XSK_QUEUES=N (default 1) gives each veth end N queues.
+#
 # Names carry this shell's pid, so parallel runs do not clash; namespaces
 # left by a run that was SIGKILLed (its pid gone) are removed first.
 # Needs root and iproute2. Exit status: CMD's, or 77 (with "SKIP: reason")
@@ -57,7 +59,9 @@ trap 'exit 143' TERM
 
 ip netns add "$tx" || skip "cannot create a network namespace"
 ip netns add "$rx" || skip "cannot create a network namespace"
-ip link add "$iftx" netns "$tx" type veth peer name "$ifrx" netns "$rx" ||
+nq=${NETMEM_XSK_QUEUES:-1}
+ip link add "$iftx" netns "$tx" numtxqueues "$nq" numrxqueues "$nq" type veth \
+	peer name "$ifrx" netns "$rx" numtxqueues "$nq" numrxqueues "$nq" ||
 	skip "cannot create a veth pair"
 for ns in "$tx" "$rx"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \

@@ -24,7 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,13 +83,8 @@ struct netmem_xsk {
 	bool revoked;
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
-	struct xdp_program *prog; /* libxdp's xsk_def_xdp_prog */
-	int prog_fd;
-	int link_fd;              /* its XDP link, -1 when netlink-attached */
-	__u32 prog_flags;         /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+	struct xsk_prog *prog;    /* the interface's XDP program, shared */
 	int ifindex;
-	int map_fd;               /* its xsks_map, -1 when none */
-	bool attached;
 	bool in_map;
 	struct netmem_xsk_stats st;
 	struct netmem_xsk_frame {
@@ -255,36 +252,74 @@ static int quiet_xdp(enum libxdp_print_level level, const char *fmt, va_list ap)
 }
 
 /*
- * Attach in x->prog_flags mode. A BPF link first: the kernel detaches it
- * when its fd closes, so a process that dies (crash, SIGKILL) leaves no
- * program behind. Kernels before 5.9 have no XDP links: netlink attach,
- * never over another program.
+ * The XDP program of one interface, shared by the queues of this process
+ * on it (in one network namespace): its xsks_map has a slot per queue, and
+ * the program goes when the last queue does.
  */
-static int attach_one(struct netmem_xsk *x)
+struct xsk_prog {
+	struct xsk_prog *next;
+	uint64_t netns;            /* inode of the network namespace */
+	int ifindex;
+	unsigned refs;             /* queues using it; under prog_lock */
+	struct xdp_program *obj;   /* libxdp's xsk_def_xdp_prog */
+	int prog_fd;
+	int link_fd;               /* its XDP link, -1 when netlink-attached */
+	int map_fd;                /* its xsks_map */
+	uint32_t max_queues;       /* xsks_map entries */
+	__u32 flags;               /* XDP_FLAGS_DRV_MODE or _SKB_MODE */
+};
+
+#define XSK_MAP_MIN_QUEUES 64
+
+static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xsk_prog *progs; /* under prog_lock */
+
+/*
+ * Attach in pr->flags mode. A BPF link first: the kernel detaches it when
+ * its fd closes, so a process that dies (crash, SIGKILL) leaves no program
+ * behind. Kernels before 5.9 have no XDP links: netlink attach, never over
+ * another program.
+ */
+static int attach_one(struct xsk_prog *pr)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = x->prog_flags);
-	int fd = bpf_link_create(x->prog_fd, x->ifindex, BPF_XDP, &lo);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = pr->flags);
+	int fd = bpf_link_create(pr->prog_fd, pr->ifindex, BPF_XDP, &lo);
 
 	if (fd >= 0) {
-		x->link_fd = fd;
+		pr->link_fd = fd;
 		return 0;
 	}
 	if (fd != -EINVAL && fd != -EOPNOTSUPP)
 		return fd;
-	return bpf_xdp_attach(x->ifindex, x->prog_fd, x->prog_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
+	return bpf_xdp_attach(pr->ifindex, pr->prog_fd, pr->flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
 			      NULL);
 }
 
+static void prog_free(struct xsk_prog *pr)
+{
+	if (pr->link_fd >= 0) {
+		close(pr->link_fd);
+	} else if (pr->prog_fd >= 0) {
+		/* REPLACE with old_prog_fd: detach only if ours is there. */
+		struct bpf_xdp_attach_opts o = { .sz = sizeof(o), .old_prog_fd = pr->prog_fd };
+
+		bpf_xdp_detach(pr->ifindex, pr->flags | XDP_FLAGS_REPLACE, &o);
+	}
+	if (pr->obj)
+		xdp_program__close(pr->obj);
+	free(pr);
+}
+
 /*
- * Attach libxdp's default AF_XDP program (redirect a queue's frames to the
- * socket in its xsks_map, pass the rest) to the interface: native mode,
- * else generic (skb) mode, and never over another program. libxdp finds
- * and opens the object file; loading and attaching go through libbpf, since
+ * Load and attach libxdp's default AF_XDP program (redirect a queue's
+ * frames to the socket in its xsks_map, pass the rest): native mode, else
+ * generic (skb) mode, and never over another program. libxdp finds and
+ * opens the object file; loading and attaching go through libbpf, since
  * libxdp's detach (1.3, without bpffs) leaks a program fd per call. The
  * libraries' chatter about BTF sections is silenced meanwhile; errors are
  * reported through ours.
  */
-static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
+static int prog_load(struct xsk_prog *pr, const struct netmem_xsk_params *p)
 {
 	libbpf_print_fn_t old_bpf = libbpf_set_print(quiet_bpf);
 	libxdp_print_fn_t old_xdp = libxdp_set_print(quiet_xdp);
@@ -293,18 +328,19 @@ static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
 	struct bpf_map *map;
 	int ret;
 
-	x->prog = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
-	ret = (int)libxdp_get_error(x->prog);
+	pr->obj = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
+	ret = (int)libxdp_get_error(pr->obj);
 	if (ret) {
-		x->prog = NULL;
+		pr->obj = NULL;
 		ret = _netmem_err(-ret, "xsk: cannot open libxdp's xsk_def_xdp_prog.o: %s",
 				  strerror(-ret));
 		goto out;
 	}
-	obj = xdp_program__bpf_obj(x->prog);
+	obj = xdp_program__bpf_obj(pr->obj);
 	map = bpf_object__find_map_by_name(obj, "xsks_map");
 	bp = bpf_object__find_program_by_name(obj, "xsk_def_prog");
-	if (!map || !bp || bpf_map__set_max_entries(map, p->queue + 1)) {
+	pr->max_queues = p->queue + 1 > XSK_MAP_MIN_QUEUES ? p->queue + 1 : XSK_MAP_MIN_QUEUES;
+	if (!map || !bp || bpf_map__set_max_entries(map, pr->max_queues)) {
 		ret = _netmem_err(ENOENT, "xsk: xsk_def_xdp_prog.o lacks xsk_def_prog or xsks_map");
 		goto out;
 	}
@@ -313,49 +349,102 @@ static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
 		ret = _netmem_err(-ret, "xsk: loading the XDP program: %s", strerror(-ret));
 		goto out;
 	}
-	x->prog_fd = bpf_program__fd(bp);
+	pr->prog_fd = bpf_program__fd(bp);
 	ret = -EOPNOTSUPP;
 	if (!(p->flags & NETMEM_XSK_SKB_MODE)) {
-		x->prog_flags = XDP_FLAGS_DRV_MODE;
-		ret = attach_one(x);
+		pr->flags = XDP_FLAGS_DRV_MODE;
+		ret = attach_one(pr);
 	}
 	if (ret && ret != -EBUSY && ret != -EEXIST) {
-		x->prog_flags = XDP_FLAGS_SKB_MODE;
-		ret = attach_one(x);
+		pr->flags = XDP_FLAGS_SKB_MODE;
+		ret = attach_one(pr);
 	}
 	if (ret) {
+		pr->prog_fd = -1; /* nothing to detach */
 		ret = _netmem_err(-ret, "xsk: attaching the XDP program to %s: %s%s", p->ifname,
 				  strerror(-ret),
 				  ret == -EBUSY || ret == -EEXIST ? " (another one is attached)" : "");
 		goto out;
 	}
-	x->attached = true;
-	x->map_fd = bpf_map__fd(map);
+	pr->map_fd = bpf_map__fd(map);
 out:
 	libbpf_set_print(old_bpf);
 	libxdp_set_print(old_xdp);
 	return ret;
 }
 
+/* Network namespace of the calling thread (its inode), 0 if unknown. */
+static uint64_t current_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* Get the interface's program (load and attach it for the first queue). */
+static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
+{
+	uint64_t ns = current_netns();
+	struct xsk_prog *pr;
+	int ret = 0;
+
+	pthread_mutex_lock(&prog_lock);
+	for (pr = progs; pr; pr = pr->next)
+		if (pr->ifindex == x->ifindex && pr->netns == ns)
+			break;
+	if (pr && p->queue >= pr->max_queues) {
+		ret = _netmem_err(EINVAL, "xsk: queue %u beyond the %u queues of the program "
+					  "already on %s", p->queue, pr->max_queues, p->ifname);
+	} else if (pr) {
+		pr->refs++;
+	} else {
+		pr = calloc(1, sizeof(*pr));
+		if (!pr) {
+			ret = _netmem_err(ENOMEM, "xsk: no memory");
+		} else {
+			pr->netns = ns;
+			pr->ifindex = x->ifindex;
+			pr->prog_fd = -1;
+			pr->link_fd = -1;
+			pr->map_fd = -1;
+			ret = prog_load(pr, p);
+			if (ret) {
+				prog_free(pr);
+			} else {
+				pr->refs = 1;
+				pr->next = progs;
+				progs = pr;
+			}
+		}
+	}
+	if (!ret)
+		x->prog = pr;
+	pthread_mutex_unlock(&prog_lock);
+	return ret;
+}
+
+/* Leave the program: take the socket out of its map; the last one detaches. */
 static void prog_detach(struct netmem_xsk *x)
 {
-	if (x->in_map)
-		bpf_map_delete_elem(x->map_fd, &x->queue);
-	x->in_map = false;
-	if (x->attached && x->link_fd >= 0) {
-		close(x->link_fd);
-	} else if (x->attached) {
-		/* REPLACE with old_prog_fd: detach only if ours is there. */
-		struct bpf_xdp_attach_opts o = { .sz = sizeof(o), .old_prog_fd = x->prog_fd };
+	struct xsk_prog *pr = x->prog, **pp;
 
-		bpf_xdp_detach(x->ifindex, x->prog_flags | XDP_FLAGS_REPLACE, &o);
-	}
-	x->attached = false;
-	x->link_fd = -1;
-	if (x->prog)
-		xdp_program__close(x->prog);
+	if (!pr)
+		return;
+	if (x->in_map)
+		bpf_map_delete_elem(pr->map_fd, &x->queue);
+	x->in_map = false;
 	x->prog = NULL;
-	x->map_fd = -1;
+	pthread_mutex_lock(&prog_lock);
+	if (--pr->refs == 0) {
+		for (pp = &progs; *pp; pp = &(*pp)->next) {
+			if (*pp == pr) {
+				*pp = pr->next;
+				break;
+			}
+		}
+		prog_free(pr);
+	}
+	pthread_mutex_unlock(&prog_lock);
 }
 
 static int pow2(uint32_t v)
@@ -790,7 +879,7 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 	}
 	x->fd = xsk_socket__fd(x->xsk);
 	rings_dontfork(x);
-	ret = xsk_socket__update_xskmap(x->xsk, x->map_fd);
+	ret = xsk_socket__update_xskmap(x->xsk, x->prog->map_fd);
 	if (ret)
 		return _netmem_err(-ret, "xsk: adding the socket to the XDP program's map: %s",
 				   strerror(-ret));
@@ -849,8 +938,6 @@ struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
 		errno = -_netmem_err(ENOMEM, "xsk: no memory");
 		return NULL;
 	}
-	x->map_fd = -1;
-	x->link_fd = -1;
 	x->fd = -1;
 	ret = xsk_setup(x, &p);
 	if (ret)
