@@ -451,7 +451,8 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 	if (!pool || !h)
 		return;
 	f = &pool->fast;
-	/* netmem_pool_put_direct() unrolled with the cache index in a register. */
+	/* netmem_pool_put_direct() with the cache index kept in a register; a
+	 * handle twice in the batch fails its second check (new generation). */
 	cnt = f->count;
 	lim = f->limit;
 	for (unsigned i = 0; i < n; i++) {
@@ -461,7 +462,7 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 			     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
 			     (cnt >= lim))) {
 			f->count = cnt;
-			_netmem_pool_put_slow(pool, h[i]);
+			netmem_pool_put_direct(pool, h[i]);
 			cnt = f->count;
 			lim = f->limit;
 			continue;
