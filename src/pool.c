@@ -462,7 +462,7 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 			     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
 			     (cnt >= lim))) {
 			f->count = cnt;
-			netmem_pool_put_direct(pool, h[i]);
+			_netmem_pool_put_slow(pool, h[i]);
 			cnt = f->count;
 			lim = f->limit;
 			continue;
