@@ -172,7 +172,10 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
  * into the cache. A stale, double or foreign put
  * aborts in a debug build and is counted (bad_put) and ignored otherwise.
  * Cost: one descriptor cache line read and written; one unlikely branch that
- * takes fragments, full caches and bad puts out of line.
+ * takes fragments, full caches and bad puts out of line. Inside it, a
+ * fragment of the chunk being carved costs no atomic; the owner's puts of
+ * fragments of other chunks are settled with one atomic per run of puts on
+ * the same chunk (at the next such run, slow path, poll or stats).
  */
 static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 {
@@ -183,6 +186,17 @@ static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 	if (unlikely((d->handle != h) | (d->pool != pool) |
 		     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
 		     (n >= f->limit))) {
+		/* A fragment of the chunk the owner is carving: the reference
+		 * goes back to the bias, no atomic. With none left out (remote
+		 * puts never outnumber frag_users), carving restarts at 0
+		 * under a new generation. */
+		if ((d == f->frag_cur) & (d->handle == h) & (f->frag_users > 0)) {
+			if (--f->frag_users == 0) {
+				d->handle = h + _NETMEM_GEN_ONE;
+				f->frag_off = 0;
+			}
+			return;
+		}
 		_netmem_pool_put_slow(pool, h);
 		return;
 	}
