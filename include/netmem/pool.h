@@ -136,9 +136,11 @@ int netmem_pool_destroy(struct netmem_pool *pool);
 int netmem_pool_set_owner(struct netmem_pool *pool);
 
 /*
- * Owner's regular check (once per batch, like a NAPI poll): notices a revoked
- * provider, empties the cache to the provider, and makes every later
- * allocation fail with ENODEV. Returns 0, -ENODEV once revoked, -EINVAL.
+ * Owner's regular check (once per batch, like a NAPI poll): settles the
+ * owner's deferred fragment puts (a chunk whose last fragment the owner put
+ * is recycled here at the latest), notices a revoked provider, empties the
+ * cache to the provider, and makes every later allocation fail with ENODEV.
+ * Returns 0, -ENODEV once revoked, -EINVAL.
  */
 int netmem_pool_poll(struct netmem_pool *pool);
 
@@ -279,7 +281,8 @@ uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool);
 
 /*
  * Snapshot the counters. Owner thread (or any thread while the owner is
- * quiescent). 0 or -EINVAL.
+ * quiescent: it first settles the owner's deferred fragment puts, so that the
+ * counts are exact). 0 or -EINVAL.
  */
 int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st);
 
