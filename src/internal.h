@@ -96,6 +96,11 @@ struct netmem_pool {
 	uint64_t frag_chunks;
 	uint64_t frag_retired;
 	uint64_t frag_waste_bytes;
+	/* Owner puts of fragments of a chunk no longer being carved, not yet
+	 * subtracted from its refcount: a run of puts on one chunk costs one
+	 * atomic, when the next chunk's run starts or at a slow path. */
+	struct netmem_desc *fput_desc;
+	long fput_pending;
 	bool revoked_seen;
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);
 	void *on_revoke_arg;
@@ -133,6 +138,9 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
  * chunk came back. */
 void _netmem_area_give(struct netmem_area *a, struct netmem_desc *const *descs,
 		       unsigned n);
+/* Called after the area's revoked flag is set: unmaps it now when no chunk
+ * is outside the free space (no give would ever come to do it). */
+void _netmem_area_revoked(struct netmem_area *a);
 void _netmem_area_destroy(struct netmem_area *a);
 uint32_t _netmem_area_nr_free(struct netmem_area *a);
 

@@ -224,6 +224,7 @@ static inline netmem_t next_gen(netmem_t h)
 /* ---- revocation ------------------------------------------------------- */
 
 static void frag_retire(struct netmem_pool *pool);
+static void frag_put_settle(struct netmem_pool *pool);
 
 /* Close the ring for good and give everything in it to the provider. Spins
  * only on slots a producer reserved and is about to fill. */
@@ -251,6 +252,7 @@ static __cold void pool_on_revoke(struct netmem_pool *pool)
 
 	pool->revoked_seen = true;
 	f->limit = 0; /* every later owner put takes the slow path */
+	frag_put_settle(pool);
 	frag_retire(pool);
 	ring_close_drain(pool);
 	pool_release(pool, f->cache, f->count);
@@ -274,6 +276,7 @@ int netmem_pool_poll(struct netmem_pool *pool)
 {
 	if (!pool)
 		return -EINVAL;
+	frag_put_settle(pool);
 	return pool_check_revoked(pool) ? -ENODEV : 0;
 }
 
@@ -289,6 +292,10 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 		errno = ENODEV;
 		return 0;
 	}
+	/* Deferred fragment puts may hand a chunk back to the (empty) cache. */
+	frag_put_settle(pool);
+	if (f->count)
+		return f->cache[--f->count];
 	n = ring_pop(&pool->ring, f->cache, NETMEM_CACHE_REFILL);
 	if (n) {
 		f->count = n;
@@ -338,8 +345,83 @@ static void recycle_owned(struct netmem_pool *pool, netmem_t h)
 	f->recycle_cached++;
 }
 
+/*
+ * Settle the owner's deferred fragment puts with one atomic subtraction. If
+ * that drops the last reference, the chunk is the owner's again.
+ */
+static void frag_put_settle(struct netmem_pool *pool)
+{
+	struct netmem_desc *d = pool->fput_desc;
+	long n = pool->fput_pending, old;
+
+	if (!d)
+		return;
+	pool->fput_desc = NULL;
+	pool->fput_pending = 0;
+	/* acq_rel: as put_ref's decrement: whoever drops the last reference
+	 * sees every other holder's accesses to the chunk. */
+	old = atomic_fetch_sub_explicit(&d->ref, n, memory_order_acq_rel);
+	if (old == n) {
+		d->handle += _NETMEM_GEN_ONE;
+		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
+		recycle_owned(pool, d->handle);
+	} else if (old < n) {
+		atomic_fetch_add_explicit(&d->ref, n, memory_order_relaxed);
+		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
+	}
+}
+
+/*
+ * The owner puts a fragment of the chunk it is carving (the out-of-line twin
+ * of the branch in netmem_pool_put_direct): the reference goes back to the
+ * bias, no atomic. frag_users counts fragments handed out and not put by the
+ * owner; remote puts never outnumber it, so at 0 none is out and carving
+ * restarts at offset 0 under a new generation.
+ */
+static void frag_put_carving(struct netmem_pool *pool, netmem_t h)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = f->frag_cur;
+
+	if (f->frag_users <= 0) {
+		bad_put(pool, h, "reference count underflow (a fragment put twice)");
+		return;
+	}
+	if (--f->frag_users == 0) {
+		d->handle = h + _NETMEM_GEN_ONE;
+		f->frag_off = 0;
+	}
+}
+
 void _netmem_pool_put_slow(struct netmem_pool *pool, netmem_t h)
 {
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = _netmem_desc(h);
+
+	/* Owner puts of fragments of a live pool (limit is 0 once revoked or
+	 * dying, and then every put settles at once). The handle is checked
+	 * valid and ours first. A debug build settles every put at once, so
+	 * that a double put is reported at the put. */
+	if (h && d->handle == h && d->pool == pool && f->limit) {
+		if (d == f->frag_cur) {
+			frag_put_carving(pool, h);
+			return;
+		}
+		if (!NETMEM_DEBUG_ENABLED) {
+			if (d == pool->fput_desc) {
+				pool->fput_pending++;
+				return;
+			}
+			/* relaxed: only tells shared from sole; a stale value
+			 * > 1 merely defers the last put to the settle */
+			if (atomic_load_explicit(&d->ref, memory_order_relaxed) > 1) {
+				frag_put_settle(pool);
+				pool->fput_desc = d;
+				pool->fput_pending = 1;
+				return;
+			}
+		}
+	}
 	if (put_ref(pool, h))
 		recycle_owned(pool, next_gen(h));
 }
@@ -517,6 +599,14 @@ netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 		return 0;
 	}
 	f = &pool->fast;
+	/* A slow path: notice a revoked provider here, as the chunk slow path
+	 * does, rather than carve a cached chunk of revoked memory. */
+	if (pool_check_revoked(pool)) {
+		pool->alloc_failed++;
+		errno = ENODEV;
+		return 0;
+	}
+	frag_put_settle(pool);
 	frag_retire(pool);
 	h = netmem_pool_alloc_direct(pool);
 	if (!h)
@@ -607,6 +697,14 @@ struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *pp)
 		errno = ret;
 		return NULL;
 	}
+	/* A revoke that raced with the check above marked the new area. */
+	if (atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)) {
+		_netmem_area_destroy(pool->area);
+		_netmem_ring_fini(&pool->ring);
+		free(pool);
+		errno = -_netmem_err(ENODEV, "pool: provider %s is revoked", p.provider->name);
+		return NULL;
+	}
 	pool->prov = p.provider;
 	pool->on_revoke = p.on_revoke;
 	pool->on_revoke_arg = p.on_revoke_arg;
@@ -641,6 +739,7 @@ int netmem_pool_destroy(struct netmem_pool *pool)
 	 * finds the ring closed and gives its chunk to the provider. */
 	atomic_store_explicit(&f->owner, NULL, memory_order_release);
 	f->limit = 0;
+	frag_put_settle(pool);
 	frag_retire(pool);
 	if (!pool->revoked_seen)
 		ring_close_drain(pool);
@@ -673,6 +772,9 @@ int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st)
 	if (!pool || !st)
 		return -EINVAL;
 	f = &pool->fast;
+	/* The owner (or a thread while it is quiescent): settle deferred
+	 * fragment puts so the counts are exact. */
+	frag_put_settle(pool);
 	memset(st, 0, sizeof(*st));
 	in_ring = ring_count(&pool->ring);
 	st->alloc_fast = f->alloc_fast;
@@ -740,6 +842,7 @@ long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbos
 
 	if (!pool)
 		return -EINVAL;
+	frag_put_settle(pool);
 	a = pool->area;
 	f = &pool->fast;
 	in_pool = calloc(a->spec.nr_chunks, 1);
