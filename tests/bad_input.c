@@ -32,6 +32,24 @@ int main(void)
 		CHECK(netmem_last_error()[0] != 0);
 		printf("'%s': %s\n", bad_specs[i], netmem_last_error());
 	}
+	{
+		unsigned long u = 99;
+
+		CHECK_EQ(netmem_spec_uint("p", "k", "10", 10, &u), 0);
+		CHECK_EQ(u, 10);
+		CHECK_EQ(netmem_spec_uint("p", "k", "007", 10, &u), 0);
+		CHECK_EQ(u, 7);
+		u = 99;
+		CHECK_EQ(netmem_spec_uint("p", "k", "11", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "5", 1, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "+1", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", " 1", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "99999999999999999999999", ~0UL, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint(NULL, "k", "1", 10, &u), -EINVAL);
+		CHECK_EQ(u, 99); /* failures leave *out alone */
+		CHECK(strstr(netmem_last_error(), "'99999999999999999999999' is not 0..") != NULL);
+	}
 	CHECK_EQ(netmem_parse_size("64M", &v), 0);
 	CHECK_EQ(v, 64 << 20);
 	CHECK_EQ(netmem_parse_size("12Q", &v), -EINVAL);
