@@ -454,7 +454,9 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		const struct sim_flow *f = &sim->flows[fid];
 		uint64_t seq = q->seq++;
 		uint32_t hl = size < split ? size : split;
-		uint32_t ptotal = size - hl, nps = (ptotal + buf - 1) / buf, written = ptotal;
+		uint32_t ptotal = size - hl, written = ptotal;
+		/* No division for the common one-buffer frame. */
+		uint32_t nps = ptotal <= buf ? ptotal != 0 : (ptotal + buf - 1) / buf;
 		uint32_t po = pattern_off(q->index, seq);
 		const uint8_t *pl = sim->pattern + po;
 		uint32_t csum = window_csum(sim, po, size - NETMEM_SIM_HDR_LEN);
