@@ -65,6 +65,7 @@ struct sim_queue {
 	unsigned index;
 	struct netmem_pool *hpool, *ppool;
 	struct netmem_area *parea; /* the payload pool's area: device writes go here */
+	char *pcpu;		   /* its CPU address, NULL when unreadable */
 	struct sim_ring hring, pring;
 	uint32_t hdr_buf; /* header buffer bytes */
 	bool revoked;	  /* payload provider revoke noticed */
@@ -522,6 +523,10 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
 
 			ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
+			/* The chunk's descriptor, cold since posting, is read
+			 * when the application gives the token back: start
+			 * fetching it now, behind the write. */
+			__builtin_prefetch(_netmem_desc(ps[j].h));
 			if (at >= written)
 				continue;
 			if (len > written - at)
@@ -573,8 +578,13 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			}
 			if (len > written - at)
 				len = written - at;
+			/* NETMEM_RXD_RESOLVED: area and address from posting. */
 			pkt->frag[pkt->nr_frags++] = (struct netmem_rx_frag){
-			    .token = ps[j].h, .offset = ps[j].off, .len = len};
+			    .token = ps[j].h,
+			    .offset = ps[j].at,
+			    .area_id = q->parea->hdr.id,
+			    .len = len,
+			    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
 		}
 		if (hs)
 			_netmem_rxq_hold_hdr(rxq, hs->h);
@@ -633,6 +643,7 @@ static const struct netmem_rx_driver_ops sim_ops = {
     .stats = sim_stats,
     .set_owner = sim_set_owner,
     .destroy = sim_destroy,
+    .flags = NETMEM_RXD_RESOLVED,
 };
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -747,6 +758,7 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 		goto fail;
 	}
 	q->parea = q->ppool->area;
+	q->pcpu = q->parea->spec.cpu_base;
 	chunk = netmem_pool_chunk_size(q->ppool);
 	if (p->buf_size > chunk) {
 		err = -_netmem_err(EINVAL, "sim: buf_size %u above the payload chunk size %u",
