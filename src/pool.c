@@ -470,7 +470,7 @@ void _netmem_put_remote(netmem_t h)
 void netmem_put_bulk(const netmem_t *h, unsigned n)
 {
 	netmem_t own[64];
-	struct netmem_pool *cur = NULL;
+	struct netmem_pool *cur = NULL, *owned = NULL;
 	unsigned k = 0;
 
 	if (!h)
@@ -490,8 +490,22 @@ void netmem_put_bulk(const netmem_t *h, unsigned n)
 			bad_put(NULL, h[i], "chunk belongs to no pool");
 			continue;
 		}
-		if (atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
-		    _netmem_self()) {
+		if (pool != owned) /* one owner check per run of one pool */
+			owned = atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
+					_netmem_self()
+				    ? pool
+				    : NULL;
+		if (pool == owned) {
+			struct netmem_desc *d = _netmem_desc(h[i]);
+
+			/* Another owner put on the chunk whose run of owner
+			 * puts is being counted (see _netmem_pool_put_slow):
+			 * count it without the call. */
+			if (!NETMEM_DEBUG_ENABLED && d == pool->fput_desc && d->handle == h[i] &&
+			    pool->fast.limit) {
+				pool->fput_pending++;
+				continue;
+			}
 			netmem_pool_put_direct(pool, h[i]);
 			continue;
 		}

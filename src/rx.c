@@ -140,8 +140,7 @@ int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h)
 
 static void put_held_headers(struct netmem_rxq *q)
 {
-	for (unsigned i = 0; i < q->nr_hdr_hold; i++)
-		netmem_put(q->hdr_hold[i]);
+	netmem_put_bulk(q->hdr_hold, q->nr_hdr_hold);
 	q->nr_hdr_hold = 0;
 }
 
