@@ -206,7 +206,7 @@ static int run_copy(struct netmem_provider *host, uint32_t size, double secs, st
 }
 
 /* Source bytes for the memcpy baselines: a window as large as the sim's
- * pattern, read at the same shifting offsets. */
+ * pattern, read at the same offsets (one byte further each frame). */
 static char *make_src(void)
 {
 	char *src = malloc(SRC_WINDOW + NETMEM_SIM_MAX_FRAME);
@@ -224,7 +224,7 @@ static char *make_src(void)
 
 static inline const char *src_at(const char *src, uint64_t pk)
 {
-	return src + ((pk * 65u) & (SRC_WINDOW - 1));
+	return src + (pk & (SRC_WINDOW - 1));
 }
 
 /* memcpy of the same payload bytes to the same places, in the device's
