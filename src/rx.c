@@ -138,6 +138,16 @@ int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h)
 	return 0;
 }
 
+void _netmem_rxq_hold_hdrs(struct netmem_rxq *q, const netmem_t *h, unsigned n)
+{
+	unsigned room = NETMEM_RX_MAX_BATCH - q->nr_hdr_hold, k = n < room ? n : room;
+
+	memcpy(q->hdr_hold + q->nr_hdr_hold, h, k * sizeof(*h));
+	q->nr_hdr_hold += k;
+	if (k < n)
+		netmem_put_bulk(h + k, n - k);
+}
+
 static void put_held_headers(struct netmem_rxq *q)
 {
 	netmem_put_bulk(q->hdr_hold, q->nr_hdr_hold);

@@ -81,4 +81,8 @@ void *_netmem_rxq_priv(const struct netmem_rxq *q);
  */
 int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h);
 
+/* _netmem_rxq_hold_hdr() for n headers at once (those past the limit are
+ * put at once). Owner, inside ops->recv. */
+void _netmem_rxq_hold_hdrs(struct netmem_rxq *q, const netmem_t *h, unsigned n);
+
 #endif

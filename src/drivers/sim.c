@@ -429,7 +429,12 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 	struct netmem_sim *sim = q->sim;
 	const struct netmem_sim_params *p = &sim->p;
 	uint32_t split = p->hdr_split, buf = p->buf_size;
-	unsigned n = max, out = 0;
+	/* In locals: the stores into pkts could alias p for the compiler. */
+	const uint32_t drop_ppm = p->drop_ppm, trunc_ppm = p->trunc_ppm;
+	const uint32_t overflow_ppm = p->overflow_ppm;
+	const bool deliver_errors = p->flags & NETMEM_SIM_DELIVER_ERRORS;
+	unsigned n = max, out = 0, nh = 0;
+	netmem_t held[NETMEM_RX_MAX_BATCH];
 	uint8_t hdr[64];
 
 	if (!q->nr_flows)
@@ -473,7 +478,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			q->flow_cur = 0;
 		q->generated++;
 
-		if (unlikely(chance(&q->rng, p->drop_ppm))) {
+		if (unlikely(chance(&q->rng, drop_ppm))) {
 			drop(q, seq, NETMEM_SIM_DROP_FAULT);
 			continue;
 		}
@@ -509,7 +514,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 				frame_copy(q, hs, 0, false, hdr, pl, 0, hl);
 			}
 		}
-		if (unlikely(nps && chance(&q->rng, p->trunc_ppm))) {
+		if (unlikely(nps && chance(&q->rng, trunc_ppm))) {
 			trunc = true;
 			written = (uint32_t)(rng_next(&q->rng) % ptotal);
 		}
@@ -542,12 +547,12 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			}
 			continue;
 		}
-		if (unlikely(chance(&q->rng, p->overflow_ppm))) {
+		if (unlikely(chance(&q->rng, overflow_ppm))) {
 			put_frame(hs, ps, nps);
 			drop(q, seq, NETMEM_SIM_DROP_OVERFLOW);
 			continue;
 		}
-		if (unlikely(trunc && !(p->flags & NETMEM_SIM_DELIVER_ERRORS))) {
+		if (unlikely(trunc && !deliver_errors)) {
 			put_frame(hs, ps, nps);
 			drop(q, seq, NETMEM_SIM_DROP_TRUNCATED);
 			continue;
@@ -581,8 +586,9 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
 		}
 		if (hs)
-			_netmem_rxq_hold_hdr(rxq, hs->h);
+			held[nh++] = hs->h;
 	}
+	_netmem_rxq_hold_hdrs(rxq, held, nh);
 	return (int)out;
 }
 
