@@ -35,10 +35,10 @@
 
 #define BATCH	   64
 #define MAX_RUNS   31
-#define RING	   1024	     /* descriptors per ring */
-#define TRACE_SKIP 4096	     /* fragments before the trace starts: first fill */
-#define TRACE_MAX  65536     /* fragments the trace keeps */
-#define SRC_WINDOW 65536     /* distinct payload start offsets, as the sim's */
+#define RING	   1024	 /* descriptors per ring */
+#define TRACE_SKIP 4096	 /* fragments before the trace starts: first fill */
+#define TRACE_MAX  65536 /* fragments the trace keeps */
+#define SRC_WINDOW 65536 /* distinct payload start offsets, as the sim's */
 #define DRAM_BYTES (256u << 20)
 
 struct rx_result {
@@ -49,9 +49,9 @@ struct rx_result {
 struct trace {
 	uint32_t *off, *len;
 	unsigned n, skip;
-	size_t area;	   /* payload area bytes */
-	size_t footprint;  /* distinct buffers written, in bytes */
-	unsigned buffers;  /* distinct buffers written */
+	size_t area;	  /* payload area bytes */
+	size_t footprint; /* distinct buffers written, in bytes */
+	unsigned buffers; /* distinct buffers written */
 };
 
 static double now_s(void)
@@ -105,8 +105,8 @@ static void trace_add(struct trace *tr, const struct netmem_rx_pkt *p)
 /* Zero-copy receive: recv a batch, give its tokens back in one call. With
  * tr, record where the device wrote (the first TRACE_MAX fragments after
  * TRACE_SKIP; recording is outside the timed loop's steady state). */
-static int run_netmem(struct netmem_provider *prov, uint32_t size, double secs,
-		      struct rx_result *r, struct trace *tr)
+static int run_netmem(struct netmem_provider *prov, uint32_t size, double secs, struct rx_result *r,
+		      struct trace *tr)
 {
 	struct netmem_sim *sim = make_sim(prov, &size);
 	struct netmem_rx_pkt pkts[BATCH];
@@ -230,8 +230,8 @@ static inline const char *src_at(const char *src, uint64_t pk)
 /* memcpy of the same payload bytes to the same places, in the device's
  * order: the trace replayed, cyclically, in a buffer of the area's size.
  * Counts packets of `frags` fragments; gbps is of the payload bytes. */
-static void run_memcpy_trace(const struct trace *tr, const char *src, unsigned frags,
-			     double secs, struct rx_result *r)
+static void run_memcpy_trace(const struct trace *tr, const char *src, unsigned frags, double secs,
+			     struct rx_result *r)
 {
 	char *dst = aligned_alloc(4096, tr->area);
 	uint64_t pk = 0, bytes = 0;
@@ -464,7 +464,8 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 		}
 		printf("],\"targets\":{\"1500_vs_memcpy_min\":0.70,\"64_pps_min\":10000000,"
 		       "\"met_1500\":%s,\"met_64\":%s}}\n",
-		       RATIO(1) >= 0.7 ? "true" : "false", res[0][R_NM].pps >= 1e7 ? "true" : "false");
+		       RATIO(1) >= 0.7 ? "true" : "false",
+		       res[0][R_NM].pps >= 1e7 ? "true" : "false");
 	} else {
 		printf("netmem bench rx: 1 queue, 1 core, payload on %s, %u-entry rings, %u-byte "
 		       "buffers,\n%zu KiB payload area; median of %d runs of %.2f s\n\n",
