@@ -358,9 +358,15 @@ static void frag_put_settle(struct netmem_pool *pool)
 		return;
 	pool->fput_desc = NULL;
 	pool->fput_pending = 0;
-	/* acq_rel: as put_ref's decrement: whoever drops the last reference
-	 * sees every other holder's accesses to the chunk. */
-	old = atomic_fetch_sub_explicit(&d->ref, n, memory_order_acq_rel);
+	/* acquire: as put_ref's sole-reference test: a count equal to ours
+	 * means every other holder has put (release), so no thread but us
+	 * can touch the count and the chunk is ours without an atomic
+	 * subtraction. */
+	old = atomic_load_explicit(&d->ref, memory_order_acquire);
+	if (old != n)
+		/* acq_rel: as put_ref's decrement: whoever drops the last
+		 * reference sees every other holder's accesses to the chunk. */
+		old = atomic_fetch_sub_explicit(&d->ref, n, memory_order_acq_rel);
 	if (old == n) {
 		d->handle += _NETMEM_GEN_ONE;
 		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
@@ -464,7 +470,7 @@ void _netmem_put_remote(netmem_t h)
 void netmem_put_bulk(const netmem_t *h, unsigned n)
 {
 	netmem_t own[64];
-	struct netmem_pool *cur = NULL;
+	struct netmem_pool *cur = NULL, *owned = NULL;
 	unsigned k = 0;
 
 	if (!h)
@@ -484,8 +490,22 @@ void netmem_put_bulk(const netmem_t *h, unsigned n)
 			bad_put(NULL, h[i], "chunk belongs to no pool");
 			continue;
 		}
-		if (atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
-		    _netmem_self()) {
+		if (pool != owned) /* one owner check per run of one pool */
+			owned = atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
+					_netmem_self()
+				    ? pool
+				    : NULL;
+		if (pool == owned) {
+			struct netmem_desc *d = _netmem_desc(h[i]);
+
+			/* Another owner put on the chunk whose run of owner
+			 * puts is being counted (see _netmem_pool_put_slow):
+			 * count it without the call. */
+			if (!NETMEM_DEBUG_ENABLED && d == pool->fput_desc && d->handle == h[i] &&
+			    pool->fast.limit) {
+				pool->fput_pending++;
+				continue;
+			}
 			netmem_pool_put_direct(pool, h[i]);
 			continue;
 		}
@@ -587,6 +607,35 @@ static void frag_retire(struct netmem_pool *pool)
 	}
 }
 
+/*
+ * Stop carving the current chunk, owner's fast variant: the unused bias
+ * joins the deferred owner puts (fput) instead of an atomic subtraction of
+ * its own. The owner's puts of the chunk's fragments add to it, and the
+ * settle (at the next chunk's run of puts, a slow path, poll or stats)
+ * subtracts it all at once, with no atomic at all when by then no other
+ * thread holds a fragment. Until then the chunk cannot recycle, which is
+ * what the bias did before too. A debug build retires at once, so that a
+ * fragment put twice underflows at the put.
+ */
+static void frag_retire_deferred(struct netmem_pool *pool)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = f->frag_cur;
+
+	frag_put_settle(pool);
+	if (NETMEM_DEBUG_ENABLED || !d || !f->limit) {
+		frag_retire(pool);
+		return;
+	}
+	pool->frag_retired++;
+	pool->frag_waste_bytes += f->chunk_size - (f->frag_off < f->chunk_size ? f->frag_off : f->chunk_size);
+	pool->fput_desc = d;
+	pool->fput_pending = FRAG_BIAS - f->frag_users;
+	f->frag_cur = NULL;
+	f->frag_off = f->chunk_size;
+	f->frag_users = 0;
+}
+
 netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 				      uint32_t *offset)
 {
@@ -606,8 +655,7 @@ netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 		errno = ENODEV;
 		return 0;
 	}
-	frag_put_settle(pool);
-	frag_retire(pool);
+	frag_retire_deferred(pool);
 	h = netmem_pool_alloc_direct(pool);
 	if (!h)
 		return 0;

@@ -36,6 +36,10 @@
 struct sim_slot {
 	netmem_t h;
 	uint32_t off;
+	/* Taken at posting, so completion reads no descriptor: the CPU
+	 * address of the buffer (header ring) or its byte offset in the
+	 * area (payload ring). */
+	uint64_t at;
 };
 
 /* A ring of posted buffers: [head, tail) are posted, oldest first. */
@@ -47,6 +51,7 @@ struct sim_ring {
 };
 
 struct sim_flow {
+	uint8_t tmpl[64]; /* the frame's header with length, id, checksums and seq 0 */
 	uint32_t hash;
 	uint32_t ip_sum; /* one's-complement sum of the IPv4 header's fixed words */
 	uint16_t sport, dport;
@@ -58,6 +63,8 @@ struct sim_queue {
 	struct netmem_rxq *rxq;
 	unsigned index;
 	struct netmem_pool *hpool, *ppool;
+	struct netmem_area *parea; /* the payload pool's area: device writes go here */
+	char *pcpu;		   /* its CPU address, NULL when unreadable */
 	struct sim_ring hring, pring;
 	uint32_t hdr_buf; /* header buffer bytes */
 	bool revoked;	  /* payload provider revoke noticed */
@@ -260,6 +267,7 @@ static int sim_refill(struct netmem_rxq *rxq)
 			s->h = netmem_pool_alloc_frag_direct(q->hpool, q->hdr_buf, &s->off);
 			if (!s->h)
 				break;
+			s->at = (uint64_t)(uintptr_t)((char *)netmem_address(s->h) + s->off);
 			q->hring.tail++;
 		}
 	}
@@ -272,18 +280,36 @@ static int sim_refill(struct netmem_rxq *rxq)
 				queue_revoked(q);
 			break;
 		}
+		s->at = netmem_area_offset(s->h) + s->off;
 		q->pring.tail++;
 	}
 	return q->revoked ? -ENODEV : (int)ring_count(&q->pring);
 }
 
 /*
+ * The device's write of payload bytes at byte `at` of the payload area: the
+ * provider's write operation, as netmem_dev_write() makes it, without that
+ * call's per-call handle and bounds checks (the buffer was posted by this
+ * device from its own pool, so both hold by construction). The revoke check
+ * stays, per write.
+ */
+static inline int dev_write(const struct sim_queue *q, uint64_t at, const void *src, uint32_t len)
+{
+	struct netmem_area *a = q->parea;
+
+	/* acquire: as netmem_is_revoked(); pairs with the revoke's release. */
+	if (unlikely(atomic_load_explicit(&a->hdr.revoked, memory_order_acquire)))
+		return -ENODEV;
+	return a->prov->ops->write(a->prov, &a->spec, (size_t)at, src, len);
+}
+
+/*
  * Copy frame bytes [from, from + len) (the frame is hdr[0, NETMEM_SIM_HDR_LEN)
- * then pl[...]) to offset `off` of chunk h: a memcpy for header memory, the
+ * then pl[...]) to byte `off` of buffer s: a memcpy for header memory, the
  * provider's device-side write for payload memory.
  */
-static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr, const uint8_t *pl,
-		      uint32_t from, uint32_t len)
+static int frame_copy(const struct sim_queue *q, const struct sim_slot *s, uint32_t off, bool dev,
+		      const uint8_t *hdr, const uint8_t *pl, uint32_t from, uint32_t len)
 {
 	while (len) {
 		const uint8_t *src;
@@ -300,11 +326,11 @@ static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr, co
 		if (n > len)
 			n = len;
 		if (dev) {
-			ret = netmem_dev_write(h, off, src, n);
+			ret = dev_write(q, s->at + off, src, n);
 			if (ret < 0)
 				return ret;
 		} else {
-			memcpy((char *)netmem_address(h) + off, src, n);
+			memcpy((char *)(uintptr_t)s->at + off, src, n);
 		}
 		off += n;
 		from += n;
@@ -324,59 +350,68 @@ static uint16_t ip_csum(const uint8_t *ip)
 	return (uint16_t)~sum;
 }
 
-/* Build the 58 header bytes of a frame. */
-static void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t flow, uint32_t size,
-		      uint64_t seq, uint32_t csum)
+/* The header bytes of flow f that do not change from frame to frame, into
+ * the flow's 64-byte template (the rest of it zero). */
+static void build_tmpl(struct sim_flow *f, uint32_t flow)
 {
 	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
+	uint8_t *b = f->tmpl;
 	uint16_t v16;
 	uint32_t v32;
-	uint64_t v64;
 
+	memset(b, 0, sizeof(f->tmpl));
 	memcpy(b + OFF_ETH, eth, sizeof(eth));
 	b[OFF_IP + 0] = 0x45;
-	b[OFF_IP + 1] = 0;
-	v16 = htobe16((uint16_t)(size - 14));
-	memcpy(b + OFF_IP + 2, &v16, 2);
-	v16 = htobe16((uint16_t)seq);
-	memcpy(b + OFF_IP + 4, &v16, 2);
 	b[OFF_IP + 6] = 0x40; /* don't fragment */
-	b[OFF_IP + 7] = 0;
 	b[OFF_IP + 8] = 64;
 	b[OFF_IP + 9] = 17; /* UDP */
-	b[OFF_IP + 10] = b[OFF_IP + 11] = 0;
 	v32 = htobe32(f->saddr);
 	memcpy(b + OFF_IP + 12, &v32, 4);
 	v32 = htobe32(f->daddr);
 	memcpy(b + OFF_IP + 16, &v32, 4);
-	{
-		/* The fixed words are summed once per flow; add length and id. */
-		uint32_t sum = f->ip_sum + (uint16_t)(size - 14) + (uint16_t)seq;
-
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		v16 = htobe16((uint16_t)~sum);
-		memcpy(b + OFF_IP + 10, &v16, 2);
-	}
 	v16 = htobe16(f->sport);
 	memcpy(b + OFF_UDP, &v16, 2);
 	v16 = htobe16(f->dport);
 	memcpy(b + OFF_UDP + 2, &v16, 2);
-	v16 = htobe16((uint16_t)(size - OFF_UDP));
-	memcpy(b + OFF_UDP + 4, &v16, 2);
-	b[OFF_UDP + 6] = b[OFF_UDP + 7] = 0; /* no UDP checksum */
-	v64 = htobe64(seq);
-	memcpy(b + OFF_SIM, &v64, 8);
 	v32 = htobe32(flow);
 	memcpy(b + OFF_SIM + 8, &v32, 4);
+}
+
+/* Build the 58 header bytes of a frame into b, which has room for 64 (the
+ * template is copied whole; bytes 58..63 are zeros the caller may
+ * overwrite): the flow's template, then the per-frame fields. */
+static inline void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t size, uint64_t seq,
+			     uint32_t csum)
+{
+	/* The fixed words are summed once per flow; add length and id. */
+	uint32_t sum = f->ip_sum + (uint16_t)(size - 14) + (uint16_t)seq;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	memcpy(b, f->tmpl, sizeof(f->tmpl));
+	v16 = htobe16((uint16_t)(size - 14));
+	memcpy(b + OFF_IP + 2, &v16, 2);
+	v16 = htobe16((uint16_t)seq);
+	memcpy(b + OFF_IP + 4, &v16, 2);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	v16 = htobe16((uint16_t)~sum);
+	memcpy(b + OFF_IP + 10, &v16, 2);
+	v16 = htobe16((uint16_t)(size - OFF_UDP));
+	memcpy(b + OFF_UDP + 4, &v16, 2);
+	v64 = htobe64(seq);
+	memcpy(b + OFF_SIM, &v64, 8);
 	v32 = htobe32(csum);
 	memcpy(b + OFF_SIM + 12, &v32, 4);
 }
 
-/* Payload start in the pattern for frame seq of queue qi. */
+/* Payload start in the pattern for frame seq of queue qi. Consecutive
+ * frames start one byte apart (so every alignment occurs), which keeps the
+ * checksum tables' reads sequential: a new cache line every 8 frames. */
 static inline uint32_t pattern_off(unsigned qi, uint64_t seq)
 {
-	return (uint32_t)((seq * 65u + qi * 977u) & (PATTERN_WINDOW - 1));
+	return (uint32_t)((seq + qi * 977u) & (PATTERN_WINDOW - 1));
 }
 
 /* Put back the buffers of a frame that will not be delivered. */
@@ -394,8 +429,13 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 	struct netmem_sim *sim = q->sim;
 	const struct netmem_sim_params *p = &sim->p;
 	uint32_t split = p->hdr_split, buf = p->buf_size;
-	unsigned n = max, out = 0;
-	uint8_t hdr[NETMEM_SIM_HDR_LEN];
+	/* In locals: the stores into pkts could alias p for the compiler. */
+	const uint32_t drop_ppm = p->drop_ppm, trunc_ppm = p->trunc_ppm;
+	const uint32_t overflow_ppm = p->overflow_ppm;
+	const bool deliver_errors = p->flags & NETMEM_SIM_DELIVER_ERRORS;
+	unsigned n = max, out = 0, nh = 0;
+	netmem_t held[NETMEM_RX_MAX_BATCH];
+	uint8_t hdr[64];
 
 	if (!q->nr_flows)
 		return 0;
@@ -421,7 +461,9 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		const struct sim_flow *f = &sim->flows[fid];
 		uint64_t seq = q->seq++;
 		uint32_t hl = size < split ? size : split;
-		uint32_t ptotal = size - hl, nps = (ptotal + buf - 1) / buf, written = ptotal;
+		uint32_t ptotal = size - hl, written = ptotal;
+		/* No division for the common one-buffer frame. */
+		uint32_t nps = ptotal <= buf ? ptotal != 0 : (ptotal + buf - 1) / buf;
 		uint32_t po = pattern_off(q->index, seq);
 		const uint8_t *pl = sim->pattern + po;
 		uint32_t csum = window_csum(sim, po, size - NETMEM_SIM_HDR_LEN);
@@ -436,7 +478,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			q->flow_cur = 0;
 		q->generated++;
 
-		if (unlikely(chance(&q->rng, p->drop_ppm))) {
+		if (unlikely(chance(&q->rng, drop_ppm))) {
 			drop(q, seq, NETMEM_SIM_DROP_FAULT);
 			continue;
 		}
@@ -454,12 +496,25 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 				continue;
 			}
 		}
-		build_hdr(hdr, f, fid, size, seq, csum);
-		if (hl) {
+		if (hl >= NETMEM_SIM_HDR_LEN) {
+			/* Straight into the header buffer: it has room for 64
+			 * bytes (hdr_buf is the split rounded up to 64). */
+			uint8_t *hb;
+
 			hs = &q->hring.s[q->hring.head++ & q->hring.mask];
-			frame_copy(hs->h, hs->off, false, hdr, pl, 0, hl);
+			hb = (uint8_t *)(uintptr_t)hs->at;
+			build_hdr(hb, f, size, seq, csum);
+			if (hl > NETMEM_SIM_HDR_LEN)
+				memcpy(hb + NETMEM_SIM_HDR_LEN, pl, hl - NETMEM_SIM_HDR_LEN);
+		} else {
+			/* Split inside the headers: the rest goes to payload. */
+			build_hdr(hdr, f, size, seq, csum);
+			if (hl) {
+				hs = &q->hring.s[q->hring.head++ & q->hring.mask];
+				frame_copy(q, hs, 0, false, hdr, pl, 0, hl);
+			}
 		}
-		if (unlikely(nps && chance(&q->rng, p->trunc_ppm))) {
+		if (unlikely(nps && chance(&q->rng, trunc_ppm))) {
 			trunc = true;
 			written = (uint32_t)(rng_next(&q->rng) % ptotal);
 		}
@@ -467,12 +522,20 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
 
 			ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
+			/* The chunk's descriptor, cold since posting, is read
+			 * when the application gives the token back: start
+			 * fetching it now, behind the write. */
+			__builtin_prefetch(_netmem_desc(ps[j].h));
 			if (at >= written)
 				continue;
 			if (len > written - at)
 				len = written - at;
-			if (ret == 0)
-				ret = frame_copy(ps[j].h, ps[j].off, true, hdr, pl, hl + at, len);
+			if (ret)
+				continue;
+			if (hl >= NETMEM_SIM_HDR_LEN)
+				ret = dev_write(q, ps[j].at, pl + (hl - NETMEM_SIM_HDR_LEN) + at, len);
+			else
+				ret = frame_copy(q, &ps[j], 0, true, hdr, pl, hl + at, len);
 		}
 		if (unlikely(ret < 0)) {
 			/* The provider went away under the write. */
@@ -484,18 +547,18 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			}
 			continue;
 		}
-		if (unlikely(chance(&q->rng, p->overflow_ppm))) {
+		if (unlikely(chance(&q->rng, overflow_ppm))) {
 			put_frame(hs, ps, nps);
 			drop(q, seq, NETMEM_SIM_DROP_OVERFLOW);
 			continue;
 		}
-		if (unlikely(trunc && !(p->flags & NETMEM_SIM_DELIVER_ERRORS))) {
+		if (unlikely(trunc && !deliver_errors)) {
 			put_frame(hs, ps, nps);
 			drop(q, seq, NETMEM_SIM_DROP_TRUNCATED);
 			continue;
 		}
 		pkt = &pkts[out++];
-		pkt->hdr = hs ? (const char *)netmem_address(hs->h) + hs->off : NULL;
+		pkt->hdr = hs ? (const char *)(uintptr_t)hs->at : NULL;
 		pkt->hdr_len = hl;
 		pkt->len = size;
 		pkt->seq = seq;
@@ -514,12 +577,18 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			}
 			if (len > written - at)
 				len = written - at;
+			/* NETMEM_RXD_RESOLVED: area and address from posting. */
 			pkt->frag[pkt->nr_frags++] = (struct netmem_rx_frag){
-			    .token = ps[j].h, .offset = ps[j].off, .len = len};
+			    .token = ps[j].h,
+			    .offset = ps[j].at,
+			    .area_id = q->parea->hdr.id,
+			    .len = len,
+			    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
 		}
 		if (hs)
-			_netmem_rxq_hold_hdr(rxq, hs->h);
+			held[nh++] = hs->h;
 	}
+	_netmem_rxq_hold_hdrs(rxq, held, nh);
 	return (int)out;
 }
 
@@ -574,6 +643,7 @@ static const struct netmem_rx_driver_ops sim_ops = {
     .stats = sim_stats,
     .set_owner = sim_set_owner,
     .destroy = sim_destroy,
+    .flags = NETMEM_RXD_RESOLVED,
 };
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -687,6 +757,8 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 		err = errno;
 		goto fail;
 	}
+	q->parea = q->ppool->area;
+	q->pcpu = q->parea->spec.cpu_base;
 	chunk = netmem_pool_chunk_size(q->ppool);
 	if (p->buf_size > chunk) {
 		err = -_netmem_err(EINVAL, "sim: buf_size %u above the payload chunk size %u",
@@ -793,6 +865,7 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 			     (fl->saddr & 0xffff) + (fl->daddr >> 16) + (fl->daddr & 0xffff);
 		fl->hash = mix32((uint64_t)fl->saddr << 32 ^ fl->daddr ^
 				 ((uint64_t)fl->sport << 16 | fl->dport) ^ p.seed);
+		build_tmpl(fl, f);
 	}
 	sim->hprov = p.header;
 	if (!sim->hprov) {

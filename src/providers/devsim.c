@@ -159,7 +159,8 @@ static uint64_t devsim_dma_addr(struct netmem_provider *p, const struct netmem_a
 static int devsim_write(struct netmem_provider *p, const struct netmem_area_spec *s,
 			size_t off, const void *src, size_t len)
 {
-	struct devsim_priv *dp = netmem_provider_priv(p);
+	/* p->priv rather than the exported getter: every device write. */
+	struct devsim_priv *dp = p->priv;
 	const struct devsim_area *da = s->priv;
 
 	/* relaxed: a flag only; the core orders revocation against handles. */
