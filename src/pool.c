@@ -345,6 +345,15 @@ static void recycle_owned(struct netmem_pool *pool, netmem_t h)
 	f->recycle_cached++;
 }
 
+/* The owner dropped a fragmented chunk's last reference: a new generation,
+ * the reference of a whole chunk, and into the cache. */
+static void chunk_reclaim(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	d->handle += _NETMEM_GEN_ONE;
+	atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
+	recycle_owned(pool, d->handle);
+}
+
 /*
  * Settle the owner's deferred fragment puts with one atomic subtraction. If
  * that drops the last reference, the chunk is the owner's again.
@@ -368,9 +377,7 @@ static void frag_put_settle(struct netmem_pool *pool)
 		 * reference sees every other holder's accesses to the chunk. */
 		old = atomic_fetch_sub_explicit(&d->ref, n, memory_order_acq_rel);
 	if (old == n) {
-		d->handle += _NETMEM_GEN_ONE;
-		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
-		recycle_owned(pool, d->handle);
+		chunk_reclaim(pool, d);
 	} else if (old < n) {
 		atomic_fetch_add_explicit(&d->ref, n, memory_order_relaxed);
 		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
@@ -580,31 +587,38 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 /* ---- fragments --------------------------------------------------------- */
 
 /*
- * Stop carving the current chunk: give back the references taken up front
- * and not handed out (the bias). If every fragment was already put, the chunk
- * is the owner's again.
+ * Stop carving the current chunk and return it with the number of
+ * references taken up front (the bias) and not handed out; NULL when none.
  */
-static void frag_retire(struct netmem_pool *pool)
+static struct netmem_desc *frag_detach(struct netmem_pool *pool, long *unused)
 {
 	struct _netmem_pool_fast *f = &pool->fast;
 	struct netmem_desc *d = f->frag_cur;
-	long unused;
 
 	if (!d)
-		return;
-	unused = FRAG_BIAS - f->frag_users;
+		return NULL;
+	*unused = FRAG_BIAS - f->frag_users;
 	pool->frag_retired++;
 	pool->frag_waste_bytes += f->chunk_size - (f->frag_off < f->chunk_size ? f->frag_off : f->chunk_size);
 	f->frag_cur = NULL;
 	f->frag_off = f->chunk_size;
 	f->frag_users = 0;
+	return d;
+}
+
+/*
+ * Stop carving the current chunk and give back its unused bias now. If every
+ * fragment was already put, the chunk is the owner's again.
+ */
+static void frag_retire(struct netmem_pool *pool)
+{
+	long unused;
+	struct netmem_desc *d = frag_detach(pool, &unused);
+
 	/* acq_rel: if we drop the last reference, all fragment users' accesses
 	 * happened before; otherwise our carving happens before their last put. */
-	if (atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused) {
-		d->handle += _NETMEM_GEN_ONE;
-		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
-		recycle_owned(pool, _netmem_handle(d));
-	}
+	if (d && atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused)
+		chunk_reclaim(pool, d);
 }
 
 /*
@@ -619,21 +633,19 @@ static void frag_retire(struct netmem_pool *pool)
  */
 static void frag_retire_deferred(struct netmem_pool *pool)
 {
-	struct _netmem_pool_fast *f = &pool->fast;
-	struct netmem_desc *d = f->frag_cur;
+	long unused;
+	struct netmem_desc *d;
 
 	frag_put_settle(pool);
-	if (NETMEM_DEBUG_ENABLED || !d || !f->limit) {
+	if (NETMEM_DEBUG_ENABLED || !pool->fast.limit) {
 		frag_retire(pool);
 		return;
 	}
-	pool->frag_retired++;
-	pool->frag_waste_bytes += f->chunk_size - (f->frag_off < f->chunk_size ? f->frag_off : f->chunk_size);
-	pool->fput_desc = d;
-	pool->fput_pending = FRAG_BIAS - f->frag_users;
-	f->frag_cur = NULL;
-	f->frag_off = f->chunk_size;
-	f->frag_users = 0;
+	d = frag_detach(pool, &unused);
+	if (d) {
+		pool->fput_desc = d;
+		pool->fput_pending = unused;
+	}
 }
 
 netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
