@@ -6,6 +6,7 @@
  *   handle.h    netmem handles and their accessors
  *   provider.h  provider types, instances, specs, revocation
  *   pool.h      pools, fragments, recycling, stats
+ *   fault.h     the fault-injecting provider wrapper
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -13,6 +14,7 @@
 #include "handle.h"
 #include "provider.h"
 #include "pool.h"
+#include "fault.h"
 
 #ifdef __cplusplus
 extern "C" {
