@@ -130,7 +130,7 @@ $(DEBUG_TEST_BINS): $(B)/tests/%: tests/%.c tests/harness.h $(DEBUG_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DNETMEM_DEBUG -o $@ $< $(DEBUG_OBJS) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 
-$(PLAIN_TEST_BINS): $(B)/tests/%: tests/%.c tests/harness.h $(STATIC)
+$(PLAIN_TEST_BINS): $(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 

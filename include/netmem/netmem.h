@@ -7,6 +7,7 @@
  *   provider.h  provider types, instances, specs, revocation
  *   pool.h      pools, fragments, recycling, stats
  *   fault.h     the fault-injecting provider wrapper
+ *   rx.h        receive queues: header split, payload tokens
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -15,6 +16,7 @@
 #include "provider.h"
 #include "pool.h"
 #include "fault.h"
+#include "rx.h"
 
 #ifdef __cplusplus
 extern "C" {

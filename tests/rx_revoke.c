@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Revoke the payload provider mid-run, from another thread: no crash,
+ * payload delivery stops (drops counted as drop_revoked), header-only frames
+ * still arrive, held tokens can still be released and read back as revoked,
+ * and once they are back every area of the provider is gone.
+ */
+#include <pthread.h>
+#include <sched.h>
+
+#include "harness.h"
+#include "netmem/netmem.h"
+#include "netmem/sim.h"
+
+#define NQ 2
+#define HOLD 40
+
+static struct netmem_provider *prov;
+static _Atomic int go;
+
+static void *revoker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&go))
+		sched_yield();
+	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	return NULL;
+}
+
+int main(void)
+{
+	static const uint32_t sizes[] = { 1500, 64, 3000 };
+	struct netmem_sim_params sp;
+	struct netmem_sim *sim;
+	struct netmem_rx_pkt pkts[32];
+	static struct netmem_rx_frag held[NQ][HOLD * 2];
+	unsigned nheld[NQ] = { 0 };
+	struct netmem_rxq_stats st;
+	uint64_t payload_after[NQ] = { 0 }, hdr_after[NQ] = { 0 };
+	pthread_t thr;
+	long polls = 0;
+
+	prov = netmem_provider_create("host");
+	REQUIRE(prov);
+	netmem_sim_params_init(&sp, prov);
+	sp.nr_queues = NQ;
+	sp.nr_flows = 16;
+	sp.hdr_split = 64; /* 64-byte frames are header-only */
+	sp.sizes = sizes;
+	sp.nr_sizes = 3;
+	sp.payload_chunks = 64;
+	sim = netmem_sim_create(&sp);
+	REQUIRE(sim);
+	CHECK_EQ(netmem_provider_nr_areas(prov), NQ);
+	REQUIRE(pthread_create(&thr, NULL, revoker, NULL) == 0);
+
+	for (;; polls++) {
+		int all_noticed = 1;
+
+		for (unsigned qi = 0; qi < NQ; qi++) {
+			struct netmem_rxq *q = netmem_sim_rxq(sim, qi);
+			int n, noticed;
+
+			REQUIRE(netmem_rxq_stats(q, &st) == 0);
+			noticed = st.revoked;
+			n = netmem_rxq_recv(q, pkts, 32);
+			REQUIRE(n >= 0);
+			for (int i = 0; i < n; i++) {
+				struct netmem_rx_pkt *p = &pkts[i];
+
+				if (noticed) {
+					payload_after[qi] += p->nr_frags > 0;
+					hdr_after[qi] += p->nr_frags == 0;
+				}
+				if (p->nr_frags && nheld[qi] + p->nr_frags <= HOLD) {
+					for (unsigned j = 0; j < p->nr_frags; j++)
+						held[qi][nheld[qi]++] = p->frag[j];
+				} else {
+					CHECK_EQ(netmem_rxq_release_pkt(q, p), p->nr_frags);
+				}
+			}
+			REQUIRE(netmem_rxq_stats(q, &st) == 0);
+			all_noticed &= st.revoked && hdr_after[qi] > 10;
+		}
+		if (polls == 200)
+			atomic_store(&go, 1);
+		if (all_noticed && polls > 200)
+			break;
+		REQUIRE(polls < 10000000);
+	}
+	pthread_join(thr, NULL);
+	for (unsigned qi = 0; qi < NQ; qi++) {
+		struct netmem_rxq *q = netmem_sim_rxq(sim, qi);
+		char b[16];
+
+		REQUIRE(netmem_rxq_stats(q, &st) == 0);
+		printf("q%u: %" PRIu64 " delivered, %" PRIu64 " dropped as revoked, %" PRIu64
+		       " header-only after, held %u\n",
+		       qi, st.packets, st.drop_revoked, hdr_after[qi], nheld[qi]);
+		CHECK(st.revoked);
+		CHECK(st.drop_revoked > 0);
+		CHECK_EQ(payload_after[qi], 0);
+		CHECK_EQ(st.posted, 0);
+		CHECK_EQ(st.packets + st.drops, st.generated);
+		CHECK(nheld[qi] > 0);
+		/* A held fragment of revoked memory reads as gone, not as garbage. */
+		if (nheld[qi])
+			CHECK_EQ(netmem_rxq_frag_read(q, &held[qi][0], 0, b, sizeof(b)), -ENODEV);
+	}
+	/* Memory stays while tokens are out... */
+	CHECK_EQ(netmem_provider_nr_areas(prov), NQ);
+	for (unsigned qi = 0; qi < NQ; qi++) {
+		struct netmem_rxq *q = netmem_sim_rxq(sim, qi);
+
+		for (unsigned j = 0; j < nheld[qi]; j++)
+			CHECK_EQ(netmem_rxq_release(q, &held[qi][j].token, 1), 1);
+		/* ... a second release is refused and changes nothing. */
+		CHECK_EQ(netmem_rxq_release(q, &held[qi][0].token, 1), -EINVAL);
+	}
+	/* ... and goes once they are back, before the device is destroyed. */
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	CHECK_EQ(netmem_sim_destroy(sim), 0);
+	netmem_provider_destroy(prov);
+	return t_done();
+}
