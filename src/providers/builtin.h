@@ -6,6 +6,7 @@
 #include "netmem/provider.h"
 
 extern const struct netmem_provider_ops _netmem_host_ops;
+extern const struct netmem_provider_ops _netmem_hugetlb_ops;
 
 /* NULL-terminated, in registration order. */
 extern const struct netmem_provider_ops *const _netmem_builtin_providers[];
