@@ -152,6 +152,16 @@ void _netmem_area_give(struct netmem_area *a, struct netmem_desc *const *descs,
 	pthread_mutex_unlock(&a->lock);
 }
 
+void _netmem_area_revoked(struct netmem_area *a)
+{
+	/* Under the area lock, as in _netmem_area_give(): either the last give
+	 * saw revoked and unmapped, or we see outstanding == 0 here. */
+	pthread_mutex_lock(&a->lock);
+	if (a->outstanding == 0)
+		area_unmap_locked(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
 uint32_t _netmem_area_nr_free(struct netmem_area *a)
 {
 	uint32_t n;

@@ -127,6 +127,9 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
  * chunk came back. */
 void _netmem_area_give(struct netmem_area *a, struct netmem_desc *const *descs,
 		       unsigned n);
+/* Called after the area's revoked flag is set: unmaps it now when no chunk
+ * is outside the free space (no give would ever come to do it). */
+void _netmem_area_revoked(struct netmem_area *a);
 void _netmem_area_destroy(struct netmem_area *a);
 uint32_t _netmem_area_nr_free(struct netmem_area *a);
 

@@ -514,6 +514,13 @@ netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 		return 0;
 	}
 	f = &pool->fast;
+	/* A slow path: notice a revoked provider here, as the chunk slow path
+	 * does, rather than carve a cached chunk of revoked memory. */
+	if (pool_check_revoked(pool)) {
+		pool->alloc_failed++;
+		errno = ENODEV;
+		return 0;
+	}
 	frag_retire(pool);
 	h = netmem_pool_alloc_direct(pool);
 	if (!h)
@@ -602,6 +609,14 @@ struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *pp)
 		_netmem_ring_fini(&pool->ring);
 		free(pool);
 		errno = ret;
+		return NULL;
+	}
+	/* A revoke that raced with the check above marked the new area. */
+	if (atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)) {
+		_netmem_area_destroy(pool->area);
+		_netmem_ring_fini(&pool->ring);
+		free(pool);
+		errno = -_netmem_err(ENODEV, "pool: provider %s is revoked", p.provider->name);
 		return NULL;
 	}
 	pool->prov = p.provider;

@@ -273,8 +273,12 @@ int netmem_provider_revoke(struct netmem_provider *p)
 	pthread_mutex_lock(&p->lock);
 	was = atomic_exchange_explicit(&p->revoked, 1, memory_order_acq_rel);
 	/* release: a thread that reads revoked then sees the provider's state. */
-	for (struct netmem_area *a = p->areas; a; a = a->next)
+	for (struct netmem_area *a = p->areas; a; a = a->next) {
 		atomic_store_explicit(&a->hdr.revoked, 1, memory_order_release);
+		/* An area with every chunk free would otherwise stay mapped
+		 * until its pool is destroyed. p->lock keeps `a` alive. */
+		_netmem_area_revoked(a);
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (!was && p->ops->revoke)
 		p->ops->revoke(p);

@@ -7,6 +7,7 @@
 
 extern const struct netmem_provider_ops _netmem_host_ops;
 extern const struct netmem_provider_ops _netmem_fault_ops;
+extern const struct netmem_provider_ops _netmem_hugetlb_ops;
 
 /* NULL-terminated, in registration order. */
 extern const struct netmem_provider_ops *const _netmem_builtin_providers[];
