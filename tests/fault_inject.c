@@ -3,6 +3,7 @@
  * from them, and never lose or leak a chunk. Run it under SAN=thread too. */
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 #include <stdatomic.h>
 
 #include "harness.h"
@@ -186,19 +187,23 @@ static void test_revoke(void)
 
 		if (h) {
 			REQUIRE(n < 4096);
+			REQUIRE(enomem == 0); /* a dead device gives nothing */
 			held[n++] = h;
 			continue;
 		}
 		if (errno == ENODEV)
 			break;
-		CHECK_EQ(errno, ENOMEM); /* the allocation the revoke happened in */
-		REQUIRE(++enomem < 2);
+		/* The device died in this allocation; its revocation comes
+		 * from the wrapper's thread in a moment. */
+		CHECK_EQ(errno, ENOMEM);
+		REQUIRE(++enomem < 20000);
+		usleep(500);
 	}
 	REQUIRE(netmem_fault_stats(prov, &fs) == 0);
 	printf("revoke=16: revoked after %u chunks, %" PRIu64 " provider calls\n", n,
 	       fs.alloc_calls);
 	CHECK_EQ(fs.revokes, 1);
-	CHECK_EQ(enomem, 1);
+	CHECK(enomem >= 1);
 	CHECK_EQ(netmem_provider_is_revoked(prov), 1);
 	CHECK_EQ(netmem_provider_is_revoked(netmem_fault_inner(prov)), 1);
 	CHECK_EQ(revoked_calls, 1);

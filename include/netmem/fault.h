@@ -14,9 +14,10 @@
  *   short=N   a bulk allocation that is not failed returns a partial batch
  *             (1..n-1 chunks) with probability 1/N (short=1: always)
  *   area=N    every Nth area creation fails with ENOMEM
- *   revoke=N  a bulk allocation revokes the provider with probability 1/N
- *             (and returns no chunk): the device "goes away" at a random
- *             point of an allocation
+ *   revoke=N  a bulk allocation kills the device with probability 1/N: it
+ *             and every later one return no chunk, and a thread of the
+ *             wrapper revokes the provider at once (asynchronously, as a
+ *             real unplug: revoking takes locks the allocation holds)
  *   wfail=N   a device-side write fails with EIO with probability 1/N
  *   seed=S    seed of the random choices (default 1); the same seed and
  *             the same sequence of calls give the same faults
@@ -38,7 +39,8 @@ extern "C" {
 /* What the wrapper has done so far. */
 struct netmem_fault_stats {
 	uint64_t alloc_calls;    /* bulk allocations asked of the wrapper */
-	uint64_t alloc_failed;   /* of them, answered with no chunk on purpose */
+	uint64_t alloc_failed;   /* of them, answered with no chunk on purpose
+				  * (including every one after a revoke=) */
 	uint64_t alloc_short;    /* of them, answered with a partial batch */
 	uint64_t area_calls;     /* area creations asked */
 	uint64_t area_failed;    /* of them, failed on purpose */

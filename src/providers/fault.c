@@ -12,6 +12,7 @@
  * reproducible for a given sequence of calls and safe from any thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ struct fault_priv {
 	struct netmem_provider *inner;
 	uint64_t every, fail, shrt, area, revoke, wfail, seed;
 	_Atomic uint64_t draws; /* random numbers drawn so far */
-	_Atomic int injected;   /* the one revocation was injected */
+	_Atomic int injected;   /* the revocation was injected: device dead */
 	/* counters, any thread */
 	_Atomic uint64_t alloc_calls, alloc_failed, alloc_short;
 	_Atomic uint64_t area_calls, area_failed, revokes;
@@ -260,6 +261,38 @@ static int fault_read(struct netmem_provider *p, const struct netmem_area_spec *
 	return iops->read(fp->inner, &in, off, dst, len);
 }
 
+static void *revoker(void *arg)
+{
+	struct netmem_provider *p = arg;
+
+	netmem_provider_revoke(p);
+	_netmem_provider_put(p); /* may be the last reference: then p is gone */
+	return NULL;
+}
+
+/*
+ * Revoke p from another thread: we run under an area's lock, and revoking
+ * takes the provider's lock and then each area's. The thread holds its own
+ * reference on p. Without a thread the device just stays dead (every
+ * allocation fails), which is still a fault the pool must survive.
+ */
+static void inject_revoke(struct netmem_provider *p)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+
+	_netmem_provider_get(p); /* our caller's area holds one: p is alive */
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &attr, revoker, p) == 0) {
+			pthread_attr_destroy(&attr);
+			return;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	_netmem_provider_put(p); /* not the last: the area's is still there */
+}
+
 /* Called under the area's lock. */
 static unsigned fault_alloc_bulk(struct netmem_provider *p, const struct netmem_area_spec *s,
 				 uint32_t *idx, unsigned n)
@@ -270,13 +303,18 @@ static unsigned fault_alloc_bulk(struct netmem_provider *p, const struct netmem_
 	uint64_t c = atomic_fetch_add_explicit(&fp->alloc_calls, 1, memory_order_relaxed) + 1;
 	unsigned m = n;
 
+	if (atomic_load_explicit(&fp->injected, memory_order_acquire)) {
+		/* The device is gone (its revocation may still be on its way):
+		 * nothing more comes out of it. */
+		count(&fp->alloc_failed);
+		return 0;
+	}
 	/* relaxed exchange: only one caller may inject the revocation. */
 	if (one_in(fp, fp->revoke) &&
 	    !atomic_exchange_explicit(&fp->injected, 1, memory_order_relaxed)) {
 		count(&fp->revokes);
-		/* Takes the provider's lock, never an area's: no lock order
-		 * problem with the area lock our caller holds. */
-		netmem_provider_revoke(p);
+		inject_revoke(p);
+		count(&fp->alloc_failed);
 		return 0;
 	}
 	if ((fp->every && c % fp->every == 0) || one_in(fp, fp->fail)) {
