@@ -83,10 +83,13 @@ static void try_spec(const char *spec)
 		check_refusal("pool on spec", spec);
 	} else {
 		struct netmem_pool_stats st;
-		netmem_t h = netmem_pool_alloc_direct(pool);
 		uint64_t tag = 0x6e65746d656d2121ull, back = 0;
+		netmem_t h;
 
+		/* Before any allocation: fault:revoke= may revoke in one, and an
+		 * area with nothing out is unmapped at revoke. */
 		ASSERT(netmem_provider_nr_areas(p) == 1);
+		h = netmem_pool_alloc_direct(pool);
 		ASSERT(h || errno == ENOMEM || errno == ENODEV);
 		if (h) {
 			int ret = netmem_dev_write(h, netmem_size(h) - 8, &tag, 8);
