@@ -58,6 +58,12 @@ struct netmem_area {
 	struct netmem_area *next;   /* provider's list */
 };
 
+/* True when a provider table is long enough to have `op` and sets it (ops
+ * appended after the first version are optional and may be past .size). */
+#define _NETMEM_OPS_HAS(ops, op) \
+	((ops)->size >= offsetof(struct netmem_provider_ops, op) + sizeof((ops)->op) && \
+	 (ops)->op != NULL)
+
 static inline struct netmem_area *_netmem_area_of(const struct netmem_desc *d)
 {
 	return container_of(d->area, struct netmem_area, hdr);

@@ -8,6 +8,8 @@
  *   pool.h      pools, fragments, recycling, stats
  *   fault.h     the fault-injecting provider wrapper
  *   rx.h        receive queues: header split, payload tokens
+ *   memfd.h     an area's file descriptor (memfd, dma-buf) for sharing
+ *   devsim.h    the emulated device's test hooks
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -17,6 +19,8 @@
 #include "pool.h"
 #include "fault.h"
 #include "rx.h"
+#include "memfd.h"
+#include "devsim.h"
 
 #ifdef __cplusplus
 extern "C" {

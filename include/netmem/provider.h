@@ -76,6 +76,11 @@ struct netmem_provider_ops {
 	/* Chunk order of pools that do not ask for one, unless init sets
 	 * another with netmem_provider_set_default_order(). */
 	unsigned default_order;
+	/* Optional, appended in 0.1: a new file descriptor for the area's
+	 * memory (a memfd, a dma-buf), for passing to another process or
+	 * device; the caller closes it. Absent: netmem_pool_area_fd() says
+	 * -EOPNOTSUPP. */
+	int (*area_fd)(struct netmem_provider *p, const struct netmem_area_spec *spec);
 };
 
 /*
