@@ -386,7 +386,7 @@ static void op_pool_create(struct input *in)
 	errno = 0;
 	pools[ps] = (struct pool_slot){ .pool = netmem_pool_create(&pp), .prov = pv };
 	if (!pools[ps].pool) {
-		ASSERT(revoked ? errno == ENODEV : errno == ENOMEM);
+		ASSERT(revoked ? errno == ENODEV : (errno == ENOMEM || errno == ENOSPC));
 		ASSERT(netmem_last_error()[0]);
 		return;
 	}
