@@ -86,7 +86,8 @@ static void usage(FILE *f)
 		"  --seconds S      run time (default 60)\n"
 		"  --queues N       receive queues, each with a receiver and a returner thread (default 4)\n"
 		"  --epoch S        seconds per provider lifetime; revoked at 80%% (default 2)\n"
-		"  --provider SPEC  inner payload provider (default host)\n"
+		"  --provider LIST  inner payload providers, '+'-separated, one per epoch in\n"
+		"                   turn (default host+memfd+devsim, those registered)\n"
 		"  --faults ARGS    fault wrapper keys (default fail=4,short=2,wfail=20000)\n"
 		"  --rate PPS       frames per second per queue (default 50000; 0 = unlimited)\n"
 		"  --hold N         tokens each returner keeps back (default 128)\n"
@@ -326,9 +327,9 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 		fail++;
 	}
 	if (verbose)
-		printf("epoch %u: %" PRIu64 " alloc faults of %" PRIu64 " calls, %" PRIu64
+		printf("epoch %u (%s): %" PRIu64 " alloc faults of %" PRIu64 " calls, %" PRIu64
 		       " write faults, %s\n",
-		       e, fs.alloc_failed + fs.alloc_short, fs.alloc_calls, fs.write_failed,
+		       e, inner, fs.alloc_failed + fs.alloc_short, fs.alloc_calls, fs.write_failed,
 		       fail ? "FAILED" : "ok");
 	netmem_provider_destroy(prov);
 	free(qs);
@@ -356,7 +357,9 @@ int netmem_cmd_soak(int argc, char **argv)
 	double seconds = 60, epoch = 2, warmup = -1, margin_mb = 16;
 	unsigned nq = 4, hold = 128, verify_every = 8;
 	uint64_t rate = 50000;
-	const char *inner = "host", *faults = "fail=4,short=2,wfail=20000";
+	const char *inner = NULL, *faults = "fail=4,short=2,wfail=20000";
+	char inners[8][128];
+	unsigned nr_inner = 0;
 	int verbose = 0, c, failures = 0;
 	long rss_start, rss_warm = -1, rss_max, rss_end, rss;
 	double t0, last_print;
@@ -386,6 +389,25 @@ int netmem_cmd_soak(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!inner) {
+		static char dflt[64];
+
+		snprintf(dflt, sizeof(dflt), "host%s%s",
+			 netmem_provider_lookup("memfd") ? "+memfd" : "",
+			 netmem_provider_lookup("devsim") ? "+devsim" : "");
+		inner = dflt;
+	}
+	for (const char *s = inner; *s && nr_inner < 8;) {
+		size_t n = strcspn(s, "+");
+
+		if (n == 0 || n >= sizeof(inners[0])) {
+			usage(stderr);
+			return 2;
+		}
+		memcpy(inners[nr_inner], s, n);
+		inners[nr_inner++][n] = 0;
+		s += n + (s[n] == '+');
+	}
 	if (warmup < 0)
 		warmup = seconds / 5 < 2 ? 2 : seconds / 5 > 60 ? 60 : seconds / 5;
 	if (warmup > seconds)
@@ -400,8 +422,10 @@ int netmem_cmd_soak(int argc, char **argv)
 	while (now_s() - t0 < seconds) {
 		double left = seconds - (now_s() - t0);
 
-		failures += run_epoch(e++, left < epoch ? (left > 0.1 ? left : 0.1) : epoch, inner,
-				      faults, nq, rate, hold, verify_every, verbose, &tot);
+		failures += run_epoch(e, left < epoch ? (left > 0.1 ? left : 0.1) : epoch,
+				      inners[e % nr_inner], faults, nq, rate, hold, verify_every,
+				      verbose, &tot);
+		e++;
 		rss = rss_kib();
 		if (rss > rss_max)
 			rss_max = rss;
