@@ -172,6 +172,10 @@ static const char *const prov_specs[] = {
 	"devsim",
 	"fault:short=1,revoke=64,seed=%u,inner=devsim",
 	"fault:every=5,seed=%u,inner=memfd",
+	"memfd:size=256K",
+	"fault:area=3,short=3,seed=%u,inner=host",
+	"hugetlb",
+	"devsim:order=1",
 };
 
 static bool spec_available(const char *spec)
