@@ -126,7 +126,7 @@ $(TOOL): $(TOOL_OBJS) $(STATIC)
 DEBUG_TEST_BINS := $(filter $(B)/tests/debug_%,$(TEST_BINS))
 PLAIN_TEST_BINS := $(filter-out $(DEBUG_TEST_BINS),$(TEST_BINS))
 
-$(DEBUG_TEST_BINS): $(B)/tests/%: tests/%.c tests/harness.h $(DEBUG_OBJS)
+$(DEBUG_TEST_BINS): $(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(DEBUG_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DNETMEM_DEBUG -o $@ $< $(DEBUG_OBJS) $(ALL_LDFLAGS) $(LIB_LIBS) -lm
 

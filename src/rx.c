@@ -26,7 +26,7 @@
 
 #include "rx_internal.h"
 
-#define RX_MAX_TOKENS (UINT32_C(1) << 24)
+#define RX_MAX_TOKENS	 (UINT32_C(1) << 24)
 #define RX_RELEASE_BATCH 64
 
 struct rx_slot {
@@ -38,13 +38,13 @@ struct netmem_rxq {
 	/* Owner-only state. */
 	const struct netmem_rx_driver_ops *ops;
 	void *priv;
-	const void *_Atomic owner;  /* read by releasers to pick the local path */
+	const void *_Atomic owner; /* read by releasers to pick the local path */
 	struct rx_slot *slot;
-	uint32_t *gen;              /* next generation per slot */
-	uint32_t *free_idx;         /* owner's stack of free slots */
+	uint32_t *gen;	    /* next generation per slot */
+	uint32_t *free_idx; /* owner's stack of free slots */
 	uint32_t nr_free;
-	uint32_t nr_tokens;         /* power of 2 */
-	uint64_t ring_cons;         /* owner's ring index */
+	uint32_t nr_tokens; /* power of 2 */
+	uint64_t ring_cons; /* owner's ring index */
 	netmem_t hdr_hold[NETMEM_RX_MAX_BATCH];
 	unsigned nr_hdr_hold;
 	bool destroyed;
@@ -56,16 +56,16 @@ struct netmem_rxq {
 	uint64_t drop_no_token;
 
 	/* Written by any thread. */
-	_Atomic long refs __cacheline_aligned;     /* 1 + tokens held */
+	_Atomic long refs __cacheline_aligned; /* 1 + tokens held */
 	_Atomic uint64_t bad_release;
 	_Atomic uint64_t ring_prod __cacheline_aligned; /* releasers reserve here */
-	_Atomic uint32_t *ring;     /* slot index + 1, 0 when empty */
+	_Atomic uint32_t *ring;				/* slot index + 1, 0 when empty */
 };
 
 _Static_assert(offsetof(struct netmem_rxq, refs) % NETMEM_CACHELINE == 0,
 	       "shared counters on their own line");
 _Static_assert(offsetof(struct netmem_rxq, ring_prod) - offsetof(struct netmem_rxq, refs) >=
-		       NETMEM_CACHELINE,
+		   NETMEM_CACHELINE,
 	       "ring producer index on its own line");
 
 static _Atomic uint32_t next_queue_seed = 1;
@@ -203,9 +203,8 @@ static void ring_push(struct netmem_rxq *q, const uint32_t *idx, unsigned n)
 		 * CAS reads the latest value, so an entry is never overwritten.
 		 * release: our claim of the slot happens before the owner's
 		 * reuse of it. */
-		while (!atomic_compare_exchange_weak_explicit(e, &zero, idx[i] + 1,
-							      memory_order_release,
-							      memory_order_relaxed)) {
+		while (!atomic_compare_exchange_weak_explicit(
+		    e, &zero, idx[i] + 1, memory_order_release, memory_order_relaxed)) {
 			zero = 0;
 			sched_yield();
 		}
@@ -243,9 +242,8 @@ int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 		/* acq_rel: acquire pairs with recv's release store of the
 		 * token, so h below is the reference it published; the CAS
 		 * lets exactly one releaser claim a live token. */
-		if (!atomic_compare_exchange_strong_explicit(&slot->tag, &t, 0,
-							     memory_order_acq_rel,
-							     memory_order_relaxed)) {
+		if (!atomic_compare_exchange_strong_explicit(
+			&slot->tag, &t, 0, memory_order_acq_rel, memory_order_relaxed)) {
 			bad++;
 			continue;
 		}
@@ -306,8 +304,7 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 	int n;
 
 	if (!q || (!pkts && max) ||
-	    atomic_load_explicit(&q->owner, memory_order_relaxed) != _netmem_self() ||
-	    q->destroyed)
+	    atomic_load_explicit(&q->owner, memory_order_relaxed) != _netmem_self() || q->destroyed)
 		return -EINVAL;
 	put_held_headers(q);
 	if (max == 0)
@@ -471,16 +468,14 @@ int netmem_rxq_stats_json(struct netmem_rxq *q, FILE *out)
 	if (ret < 0)
 		return ret;
 #define F(x) "\"" #x "\":%" PRIu64
-	ret = fprintf(out,
-		      "{\"driver\":\"%s\",\"queue\":%u," F(packets) "," F(bytes) "," F(hdr_only)
-		      "," F(truncated) "," F(tokens_issued) "," F(tokens_released) "," F(tokens_held)
-		      "," F(bad_release) "," F(generated) "," F(posted) "," F(drops) "," F(drop_no_buf)
-		      "," F(drop_revoked) "," F(drop_fault) "," F(drop_overflow) "," F(drop_truncated)
-		      "," F(drop_no_token) ",\"revoked\":%s}",
-		      q->ops->name, s.queue, s.packets, s.bytes, s.hdr_only, s.truncated,
-		      s.tokens_issued, s.tokens_released, s.tokens_held, s.bad_release, s.generated,
-		      s.posted, s.drops, s.drop_no_buf, s.drop_revoked, s.drop_fault, s.drop_overflow,
-		      s.drop_truncated, s.drop_no_token, s.revoked ? "true" : "false");
+	ret = fprintf(
+	    out,
+	    "{\"driver\":\"%s\",\"queue\":%u," F(packets) "," F(bytes) "," F(hdr_only) "," F(truncated) "," F(tokens_issued) "," F(tokens_released) "," F(tokens_held) "," F(
+		bad_release) "," F(generated) "," F(posted) "," F(drops) "," F(drop_no_buf) "," F(drop_revoked) "," F(drop_fault) "," F(drop_overflow) "," F(drop_truncated) "," F(drop_no_token) ",\"revoked\":%s}",
+	    q->ops->name, s.queue, s.packets, s.bytes, s.hdr_only, s.truncated, s.tokens_issued,
+	    s.tokens_released, s.tokens_held, s.bad_release, s.generated, s.posted, s.drops,
+	    s.drop_no_buf, s.drop_revoked, s.drop_fault, s.drop_overflow, s.drop_truncated,
+	    s.drop_no_token, s.revoked ? "true" : "false");
 #undef F
 	return ret < 0 ? -EIO : ret;
 }

@@ -28,7 +28,7 @@
 #include "netmem/rx.h"
 
 struct netmem_rx_driver_ops {
-	size_t size;      /* sizeof(struct netmem_rx_driver_ops) */
+	size_t size;	  /* sizeof(struct netmem_rx_driver_ops) */
 	const char *name; /* "sim", "xsk" */
 	/* Owner. Run the device; complete up to max (1..NETMEM_RX_MAX_BATCH)
 	 * packets into pkts as described above. Returns the count, or -errno

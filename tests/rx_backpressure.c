@@ -11,7 +11,7 @@
 #include "netmem/sim.h"
 
 #define CHUNKS 16 /* 16 x 4 KiB / 2048-byte buffers = 32 payload buffers */
-#define CAP (CHUNKS * 2)
+#define CAP    (CHUNKS * 2)
 
 int main(void)
 {

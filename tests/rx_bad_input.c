@@ -56,14 +56,14 @@ int main(void)
 	/* sim parameters */
 	errno = 0;
 	CHECK(netmem_sim_create(NULL) == NULL && errno == EINVAL);
-#define BAD(field, value)                                                        \
-	do {                                                                     \
-		netmem_sim_params_init(&sp, prov);                               \
-		sp.field = value;                                                \
-		errno = 0;                                                       \
-		CHECK(netmem_sim_create(&sp) == NULL);                           \
-		CHECK_EQ(errno, EINVAL);                                         \
-		printf("%-16s %s\n", #field, netmem_last_error());               \
+#define BAD(field, value)                                                                          \
+	do {                                                                                       \
+		netmem_sim_params_init(&sp, prov);                                                 \
+		sp.field = value;                                                                  \
+		errno = 0;                                                                         \
+		CHECK(netmem_sim_create(&sp) == NULL);                                             \
+		CHECK_EQ(errno, EINVAL);                                                           \
+		printf("%-16s %s\n", #field, netmem_last_error());                                 \
 	} while (0)
 	BAD(size, 3);
 	BAD(payload, NULL);
@@ -163,7 +163,7 @@ int main(void)
 	}
 	/* A batch with good and bad tokens: good ones released, -EINVAL. */
 	{
-		uint64_t mix[3] = { pkts[0].frag[0].token, bogus[1], pkts[1].frag[0].token };
+		uint64_t mix[3] = {pkts[0].frag[0].token, bogus[1], pkts[1].frag[0].token};
 
 		CHECK_EQ(netmem_rxq_release(q, mix, 3), -EINVAL);
 		REQUIRE(netmem_rxq_stats(q, &st) == 0);

@@ -8,9 +8,9 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 
-#define NQ 2
+#define NQ     2
 #define FRAMES 12000
-#define HOLD 64
+#define HOLD   64
 
 enum { NONE = 0, DELIVERED = 1, DROPPED = 2 };
 static unsigned char state[NQ][FRAMES];
@@ -30,7 +30,7 @@ static void on_drop(void *arg, unsigned q, uint64_t seq, enum netmem_sim_drop wh
 
 int main(void)
 {
-	static const uint32_t sizes[] = { 64, 60 + 58, 1500, 200, 3000, 9000, 1514, 64, 577 };
+	static const uint32_t sizes[] = {64, 60 + 58, 1500, 200, 3000, 9000, 1514, 64, 577};
 	struct netmem_provider *prov;
 	struct netmem_sim_params sp;
 	struct netmem_sim *sim;
@@ -38,7 +38,7 @@ int main(void)
 	/* Tokens held back for a while, so the device also meets back-pressure. */
 	static uint64_t held[NQ][HOLD];
 	static unsigned nheld[NQ];
-	struct netmem_rxq_stats st, tot = { 0 };
+	struct netmem_rxq_stats st, tot = {0};
 	unsigned long delivered = 0, bad = 0;
 	int ret;
 
@@ -88,8 +88,8 @@ int main(void)
 				ret = netmem_sim_verify(q, p);
 				if (ret) {
 					bad++;
-					fprintf(stderr, "q%u seq %" PRIu64 " len %u: verify %d\n", qi,
-						p->seq, p->len, ret);
+					fprintf(stderr, "q%u seq %" PRIu64 " len %u: verify %d\n",
+						qi, p->seq, p->len, ret);
 				}
 				if (nheld[qi] + p->nr_frags > HOLD || p->seq % 3) {
 					CHECK_EQ(netmem_rxq_release_pkt(q, p), p->nr_frags);
@@ -118,7 +118,8 @@ int main(void)
 		netmem_rxq_stats_add(&tot, &st);
 		for (unsigned s = 0; s < FRAMES; s++)
 			if (state[qi][s] == NONE) {
-				fprintf(stderr, "q%u seq %u neither delivered nor dropped\n", qi, s);
+				fprintf(stderr, "q%u seq %u neither delivered nor dropped\n", qi,
+					s);
 				t_failures++;
 				break;
 			}

@@ -1,3 +1,3 @@
 #define RX_PROVIDER "devsim"
-#define RX_SPEC "devsim"
+#define RX_SPEC	    "devsim"
 #include "rx_e2e.h"

@@ -1,3 +1,3 @@
 #define RX_PROVIDER "memfd"
-#define RX_SPEC "memfd"
+#define RX_SPEC	    "memfd"
 #include "rx_e2e.h"

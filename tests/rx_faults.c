@@ -28,12 +28,12 @@ static void on_drop(void *arg, unsigned q, uint64_t seq, enum netmem_sim_drop wh
 static struct result run(struct netmem_provider *prov, uint32_t drop, uint32_t trunc,
 			 uint32_t overflow, unsigned flags)
 {
-	static const uint32_t sizes[] = { 1500, 9000, 64, 700 };
+	static const uint32_t sizes[] = {1500, 9000, 64, 700};
 	struct netmem_sim_params sp;
 	struct netmem_sim *sim;
 	struct netmem_rxq *q;
 	struct netmem_rx_pkt pkts[32];
-	struct result r = { 0 };
+	struct result r = {0};
 	int n;
 
 	memset(ndrops, 0, sizeof(ndrops));

@@ -12,10 +12,11 @@
 
 static void run(struct netmem_provider *prov, uint32_t split)
 {
-	uint32_t cand[] = { 64, 100, split - 1, split, split + 1, split + 64, 1500,
-			    split + BUF, split + BUF + 1, split + 4 * BUF, 9216 };
+	uint32_t cand[] = {64,	       100,  split - 1,	  split,	   split + 1,
+			   split + 64, 1500, split + BUF, split + BUF + 1, split + 4 * BUF,
+			   9216};
 	uint32_t sizes[16];
-	unsigned ns = 0, seen[16] = { 0 };
+	unsigned ns = 0, seen[16] = {0};
 	struct netmem_sim_params sp;
 	struct netmem_sim *sim;
 	struct netmem_rxq *q;
@@ -78,8 +79,8 @@ static void run(struct netmem_provider *prov, uint32_t split)
 
 int main(void)
 {
-	static const uint32_t splits[] = { 0, 14, 32, 42, NETMEM_SIM_HDR_LEN, 64, 65, 100, 128,
-					   200, NETMEM_SIM_MAX_SPLIT };
+	static const uint32_t splits[] = {0,  14,  32,	42,  NETMEM_SIM_HDR_LEN,  64,
+					  65, 100, 128, 200, NETMEM_SIM_MAX_SPLIT};
 	struct netmem_provider *prov = netmem_provider_create("host");
 
 	REQUIRE(prov);

@@ -12,9 +12,9 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 
-#define NREL 3
+#define NREL   3
 #define FRAMES 60000
-#define QCAP 4096
+#define QCAP   4096
 
 /* A bounded mutex-protected hand-off queue of tokens (the test's plumbing,
  * not under test). */

@@ -12,7 +12,7 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 
-#define NQ 2
+#define NQ   2
 #define HOLD 40
 
 static struct netmem_provider *prov;
@@ -27,21 +27,23 @@ static void *revoker(void *arg)
 	return NULL;
 }
 
-int main(void)
+static void run(const char *spec)
 {
-	static const uint32_t sizes[] = { 1500, 64, 3000 };
+	static const uint32_t sizes[] = {1500, 64, 3000};
 	struct netmem_sim_params sp;
 	struct netmem_sim *sim;
 	struct netmem_rx_pkt pkts[32];
 	static struct netmem_rx_frag held[NQ][HOLD * 2];
-	unsigned nheld[NQ] = { 0 };
+	unsigned nheld[NQ] = {0};
 	struct netmem_rxq_stats st;
-	uint64_t payload_after[NQ] = { 0 }, hdr_after[NQ] = { 0 };
+	uint64_t payload_after[NQ] = {0}, hdr_after[NQ] = {0};
 	pthread_t thr;
 	long polls = 0;
 
-	prov = netmem_provider_create("host");
+	atomic_store(&go, 0);
+	prov = netmem_provider_create(spec);
 	REQUIRE(prov);
+	printf("%s:\n", spec);
 	netmem_sim_params_init(&sp, prov);
 	sp.nr_queues = NQ;
 	sp.nr_flows = 16;
@@ -121,5 +123,20 @@ int main(void)
 	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
 	CHECK_EQ(netmem_sim_destroy(sim), 0);
 	netmem_provider_destroy(prov);
+}
+
+int main(void)
+{
+	/* devsim too where it is built in: its device-side writes race the
+	 * revoke from the other thread. */
+	static const char *const specs[] = { "host", "devsim", "memfd" };
+
+	for (unsigned i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		if (!netmem_provider_lookup(specs[i])) {
+			printf("%s: not built in, skipped\n", specs[i]);
+			continue;
+		}
+		run(specs[i]);
+	}
 	return t_done();
 }

@@ -67,29 +67,29 @@ struct netmem_rxq;
 
 /* Packet flags. */
 #define NETMEM_RX_TRUNCATED 0x1 /* the device wrote less payload than `len` says */
-#define NETMEM_RX_CSUM_BAD 0x2  /* the device saw a bad checksum */
-#define NETMEM_RX_HAS_CSUM 0x4  /* `csum` holds the sender's payload checksum */
-#define NETMEM_RX_HAS_SEQ 0x8   /* `seq` holds the sender's sequence number */
+#define NETMEM_RX_CSUM_BAD  0x2 /* the device saw a bad checksum */
+#define NETMEM_RX_HAS_CSUM  0x4 /* `csum` holds the sender's payload checksum */
+#define NETMEM_RX_HAS_SEQ   0x8 /* `seq` holds the sender's sequence number */
 
 /* One payload fragment. */
 struct netmem_rx_frag {
-	uint64_t token;   /* give back with netmem_rxq_release() */
+	uint64_t token;	  /* give back with netmem_rxq_release() */
 	uint64_t offset;  /* of the fragment's first byte in its area */
 	uint32_t area_id; /* area (as netmem_area_id() and pool stats say) */
-	uint32_t len;     /* bytes */
-	void *addr;       /* CPU address of the first byte; NULL when unreadable */
+	uint32_t len;	  /* bytes */
+	void *addr;	  /* CPU address of the first byte; NULL when unreadable */
 };
 
 /* One received packet. Filled by netmem_rxq_recv(). */
 struct netmem_rx_pkt {
 	const void *hdr;   /* header bytes (host memory), NULL when hdr_len is 0 */
 	uint32_t hdr_len;  /* header bytes received */
-	uint32_t len;      /* packet length on the wire: hdr_len + payload */
-	uint64_t seq;      /* sender's sequence number (NETMEM_RX_HAS_SEQ) */
-	uint32_t flow;     /* flow id (driver-defined; sim: generator's flow) */
-	uint32_t hash;     /* RSS hash the queue was chosen by */
-	uint32_t csum;     /* payload checksum as sent (NETMEM_RX_HAS_CSUM) */
-	uint16_t flags;    /* NETMEM_RX_* */
+	uint32_t len;	   /* packet length on the wire: hdr_len + payload */
+	uint64_t seq;	   /* sender's sequence number (NETMEM_RX_HAS_SEQ) */
+	uint32_t flow;	   /* flow id (driver-defined; sim: generator's flow) */
+	uint32_t hash;	   /* RSS hash the queue was chosen by */
+	uint32_t csum;	   /* payload checksum as sent (NETMEM_RX_HAS_CSUM) */
+	uint16_t flags;	   /* NETMEM_RX_* */
 	uint16_t nr_frags; /* payload fragments in frag[] */
 	struct netmem_rx_frag frag[NETMEM_RX_MAX_FRAGS];
 };
@@ -97,26 +97,26 @@ struct netmem_rx_pkt {
 /* Counters of one queue. Device-side ones are 0 where a driver lacks them. */
 struct netmem_rxq_stats {
 	/* delivered to the application */
-	uint64_t packets;         /* packets returned by recv */
-	uint64_t bytes;           /* their wire bytes */
-	uint64_t hdr_only;        /* of them, with no payload fragment */
-	uint64_t truncated;       /* of them, flagged NETMEM_RX_TRUNCATED */
-	uint64_t tokens_issued;   /* payload fragments handed out */
+	uint64_t packets;	  /* packets returned by recv */
+	uint64_t bytes;		  /* their wire bytes */
+	uint64_t hdr_only;	  /* of them, with no payload fragment */
+	uint64_t truncated;	  /* of them, flagged NETMEM_RX_TRUNCATED */
+	uint64_t tokens_issued;	  /* payload fragments handed out */
 	uint64_t tokens_released; /* tokens given back */
-	uint64_t tokens_held;     /* issued - released: with the application now */
-	uint64_t bad_release;     /* invalid, double or foreign tokens refused */
+	uint64_t tokens_held;	  /* issued - released: with the application now */
+	uint64_t bad_release;	  /* invalid, double or foreign tokens refused */
 	/* the device */
-	uint64_t generated;       /* packets that arrived at the queue (sim: generated) */
-	uint64_t posted;          /* payload buffers posted to the device now */
-	uint64_t drops;           /* every drop below, summed */
-	uint64_t drop_no_buf;     /* no posted buffer: back-pressure */
-	uint64_t drop_revoked;    /* payload provider revoked */
-	uint64_t drop_fault;      /* injected drops (sim) */
-	uint64_t drop_overflow;   /* completion ring overflow */
-	uint64_t drop_truncated;  /* short device writes, not delivered */
-	uint64_t drop_no_token;   /* token table full (should not happen) */
-	int revoked;              /* the payload provider was revoked */
-	unsigned queue;           /* queue index in its device */
+	uint64_t generated;	 /* packets that arrived at the queue (sim: generated) */
+	uint64_t posted;	 /* payload buffers posted to the device now */
+	uint64_t drops;		 /* every drop below, summed */
+	uint64_t drop_no_buf;	 /* no posted buffer: back-pressure */
+	uint64_t drop_revoked;	 /* payload provider revoked */
+	uint64_t drop_fault;	 /* injected drops (sim) */
+	uint64_t drop_overflow;	 /* completion ring overflow */
+	uint64_t drop_truncated; /* short device writes, not delivered */
+	uint64_t drop_no_token;	 /* token table full (should not happen) */
+	int revoked;		 /* the payload provider was revoked */
+	unsigned queue;		 /* queue index in its device */
 };
 
 /*
@@ -150,8 +150,8 @@ int netmem_rxq_release_pkt(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt
  * -EINVAL (NULL, range outside the fragment, token not live), -ENODEV
  * (provider revoked), -EOPNOTSUPP (the provider cannot read back).
  */
-int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f,
-			 size_t off, void *dst, size_t len);
+int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, size_t off,
+			 void *dst, size_t len);
 
 /*
  * Post free buffers to the device without receiving (recv does it too).

@@ -47,11 +47,11 @@ extern "C" {
 
 struct netmem_sim;
 
-#define NETMEM_SIM_HDR_LEN 58      /* Ethernet + IPv4 + UDP + sim header */
+#define NETMEM_SIM_HDR_LEN    58 /* Ethernet + IPv4 + UDP + sim header */
 #define NETMEM_SIM_MAX_QUEUES 64
-#define NETMEM_SIM_MAX_SPLIT 256   /* largest header split */
-#define NETMEM_SIM_MIN_FRAME 64
-#define NETMEM_SIM_MAX_FRAME 9216
+#define NETMEM_SIM_MAX_SPLIT  256 /* largest header split */
+#define NETMEM_SIM_MIN_FRAME  64
+#define NETMEM_SIM_MAX_FRAME  9216
 
 /* Flags. */
 #define NETMEM_SIM_DELIVER_ERRORS 0x1 /* deliver truncated frames, flagged */
@@ -64,33 +64,33 @@ struct netmem_sim;
 
 /* Why a frame was dropped (on_drop's reason). */
 enum netmem_sim_drop {
-	NETMEM_SIM_DROP_NO_BUF = 1,  /* no posted buffer (back-pressure) */
-	NETMEM_SIM_DROP_REVOKED,     /* payload provider revoked */
-	NETMEM_SIM_DROP_FAULT,       /* injected drop */
-	NETMEM_SIM_DROP_OVERFLOW,    /* completion ring overflow */
-	NETMEM_SIM_DROP_TRUNCATED,   /* short write, not delivered */
+	NETMEM_SIM_DROP_NO_BUF = 1, /* no posted buffer (back-pressure) */
+	NETMEM_SIM_DROP_REVOKED,    /* payload provider revoked */
+	NETMEM_SIM_DROP_FAULT,	    /* injected drop */
+	NETMEM_SIM_DROP_OVERFLOW,   /* completion ring overflow */
+	NETMEM_SIM_DROP_TRUNCATED,  /* short write, not delivered */
 };
 
 struct netmem_sim_params {
-	size_t size;                     /* sizeof(struct netmem_sim_params) */
+	size_t size;			 /* sizeof(struct netmem_sim_params) */
 	struct netmem_provider *payload; /* required: payload memory */
-	struct netmem_provider *header;  /* header memory; NULL: host */
-	unsigned nr_queues;              /* 1..NETMEM_SIM_MAX_QUEUES */
-	unsigned ring_size;              /* descriptors per ring, power of 2 up to 4096 */
-	uint32_t hdr_split;              /* 0..NETMEM_SIM_MAX_SPLIT; 0: no header buffer */
-	uint32_t buf_size;               /* payload buffer bytes, multiple of 64, <= chunk */
-	uint32_t payload_chunks;         /* chunks in each queue's payload pool */
-	int payload_order;               /* chunk order, NETMEM_ORDER_DEFAULT: provider's */
-	const uint32_t *sizes;           /* frame sizes, cycled; copied at create */
-	unsigned nr_sizes;               /* 0: every frame 1500 bytes */
-	unsigned nr_flows;               /* 1..65536 */
-	uint64_t rate_pps;               /* frames per second per queue; 0: unlimited */
-	uint64_t max_frames;             /* per queue, then the generator stops; 0: no end */
+	struct netmem_provider *header;	 /* header memory; NULL: host */
+	unsigned nr_queues;		 /* 1..NETMEM_SIM_MAX_QUEUES */
+	unsigned ring_size;		 /* descriptors per ring, power of 2 up to 4096 */
+	uint32_t hdr_split;		 /* 0..NETMEM_SIM_MAX_SPLIT; 0: no header buffer */
+	uint32_t buf_size;		 /* payload buffer bytes, multiple of 64, <= chunk */
+	uint32_t payload_chunks;	 /* chunks in each queue's payload pool */
+	int payload_order;		 /* chunk order, NETMEM_ORDER_DEFAULT: provider's */
+	const uint32_t *sizes;		 /* frame sizes, cycled; copied at create */
+	unsigned nr_sizes;		 /* 0: every frame 1500 bytes */
+	unsigned nr_flows;		 /* 1..65536 */
+	uint64_t rate_pps;		 /* frames per second per queue; 0: unlimited */
+	uint64_t max_frames;		 /* per queue, then the generator stops; 0: no end */
 	uint32_t drop_ppm;
 	uint32_t trunc_ppm;
 	uint32_t overflow_ppm;
-	unsigned flags;                  /* NETMEM_SIM_* */
-	uint64_t seed;                   /* generator and fault randomness */
+	unsigned flags; /* NETMEM_SIM_* */
+	uint64_t seed;	/* generator and fault randomness */
 	/* Called on the queue's owner thread for every dropped frame. */
 	void (*on_drop)(void *arg, unsigned queue, uint64_t seq, enum netmem_sim_drop why);
 	void *on_drop_arg;

@@ -22,14 +22,14 @@
 #include "../rx_internal.h"
 #include "netmem/sim.h"
 
-#define SIM_X UINT64_C(0x9e3779b97f4a7c15) /* odd multiplier of the checksum */
-#define PATTERN_WINDOW 65536               /* distinct payload start offsets */
-#define PATTERN_LEN (PATTERN_WINDOW + NETMEM_SIM_MAX_FRAME)
-#define INDIR_SIZE 128
+#define SIM_X	       UINT64_C(0x9e3779b97f4a7c15) /* odd multiplier of the checksum */
+#define PATTERN_WINDOW 65536			    /* distinct payload start offsets */
+#define PATTERN_LEN    (PATTERN_WINDOW + NETMEM_SIM_MAX_FRAME)
+#define INDIR_SIZE     128
 
 /* Frame layout offsets. */
 #define OFF_ETH 0
-#define OFF_IP 14
+#define OFF_IP	14
 #define OFF_UDP 34
 #define OFF_SIM 42 /* seq (8, BE), flow (4, BE), csum (4, BE) */
 
@@ -48,6 +48,7 @@ struct sim_ring {
 
 struct sim_flow {
 	uint32_t hash;
+	uint32_t ip_sum; /* one's-complement sum of the IPv4 header's fixed words */
 	uint16_t sport, dport;
 	uint32_t saddr, daddr;
 };
@@ -58,10 +59,10 @@ struct sim_queue {
 	unsigned index;
 	struct netmem_pool *hpool, *ppool;
 	struct sim_ring hring, pring;
-	uint32_t hdr_buf;   /* header buffer bytes */
-	bool revoked;       /* payload provider revoke noticed */
+	uint32_t hdr_buf; /* header buffer bytes */
+	bool revoked;	  /* payload provider revoke noticed */
 	/* generator */
-	uint32_t *flows;    /* flow ids whose RSS queue is this one */
+	uint32_t *flows; /* flow ids whose RSS queue is this one */
 	unsigned nr_flows;
 	unsigned flow_cur;
 	unsigned size_cur;
@@ -227,11 +228,21 @@ static void drop(struct sim_queue *q, uint64_t seq, enum netmem_sim_drop why)
 	const struct netmem_sim_params *p = &q->sim->p;
 
 	switch (why) {
-	case NETMEM_SIM_DROP_NO_BUF: q->drop_no_buf++; break;
-	case NETMEM_SIM_DROP_REVOKED: q->drop_revoked++; break;
-	case NETMEM_SIM_DROP_FAULT: q->drop_fault++; break;
-	case NETMEM_SIM_DROP_OVERFLOW: q->drop_overflow++; break;
-	case NETMEM_SIM_DROP_TRUNCATED: q->drop_truncated++; break;
+	case NETMEM_SIM_DROP_NO_BUF:
+		q->drop_no_buf++;
+		break;
+	case NETMEM_SIM_DROP_REVOKED:
+		q->drop_revoked++;
+		break;
+	case NETMEM_SIM_DROP_FAULT:
+		q->drop_fault++;
+		break;
+	case NETMEM_SIM_DROP_OVERFLOW:
+		q->drop_overflow++;
+		break;
+	case NETMEM_SIM_DROP_TRUNCATED:
+		q->drop_truncated++;
+		break;
 	}
 	if (p->on_drop)
 		p->on_drop(p->on_drop_arg, q->index, seq, why);
@@ -284,8 +295,8 @@ static int sim_refill(struct netmem_rxq *rxq)
  * then pl[...]) to offset `off` of chunk h: a memcpy for header memory, the
  * provider's device-side write for payload memory.
  */
-static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr,
-		      const uint8_t *pl, uint32_t from, uint32_t len)
+static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr, const uint8_t *pl,
+		      uint32_t from, uint32_t len)
 {
 	while (len) {
 		const uint8_t *src;
@@ -330,7 +341,7 @@ static uint16_t ip_csum(const uint8_t *ip)
 static void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t flow, uint32_t size,
 		      uint64_t seq, uint32_t csum)
 {
-	static const uint8_t eth[14] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00 };
+	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
 	uint16_t v16;
 	uint32_t v32;
 	uint64_t v64;
@@ -351,8 +362,15 @@ static void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t flow, uint3
 	memcpy(b + OFF_IP + 12, &v32, 4);
 	v32 = htobe32(f->daddr);
 	memcpy(b + OFF_IP + 16, &v32, 4);
-	v16 = htobe16(ip_csum(b + OFF_IP));
-	memcpy(b + OFF_IP + 10, &v16, 2);
+	{
+		/* The fixed words are summed once per flow; add length and id. */
+		uint32_t sum = f->ip_sum + (uint16_t)(size - 14) + (uint16_t)seq;
+
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		v16 = htobe16((uint16_t)~sum);
+		memcpy(b + OFF_IP + 10, &v16, 2);
+	}
 	v16 = htobe16(f->sport);
 	memcpy(b + OFF_UDP, &v16, 2);
 	v16 = htobe16(f->dport);
@@ -371,7 +389,7 @@ static void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t flow, uint3
 /* Payload start in the pattern for frame seq of queue qi. */
 static inline uint32_t pattern_off(unsigned qi, uint64_t seq)
 {
-	return (uint32_t)((seq * 4099u + qi * 977u) & (PATTERN_WINDOW - 1));
+	return (uint32_t)((seq * 65u + qi * 977u) & (PATTERN_WINDOW - 1));
 }
 
 /* Put back the buffers of a frame that will not be delivered. */
@@ -677,8 +695,7 @@ static void sim_stats(struct netmem_rxq *rxq, struct netmem_rxq_stats *st)
 	st->drop_fault = q->drop_fault;
 	st->drop_overflow = q->drop_overflow;
 	st->drop_truncated = q->drop_truncated;
-	st->revoked = q->revoked ||
-		      netmem_provider_is_revoked(netmem_pool_provider(q->ppool)) == 1;
+	st->revoked = q->revoked || netmem_provider_is_revoked(netmem_pool_provider(q->ppool)) == 1;
 	st->queue = q->index;
 }
 
@@ -713,13 +730,13 @@ static void sim_destroy(struct netmem_rxq *rxq)
 }
 
 static const struct netmem_rx_driver_ops sim_ops = {
-	.size = sizeof(struct netmem_rx_driver_ops),
-	.name = "sim",
-	.recv = sim_recv,
-	.refill = sim_refill,
-	.stats = sim_stats,
-	.set_owner = sim_set_owner,
-	.destroy = sim_destroy,
+    .size = sizeof(struct netmem_rx_driver_ops),
+    .name = "sim",
+    .recv = sim_recv,
+    .refill = sim_refill,
+    .stats = sim_stats,
+    .set_owner = sim_set_owner,
+    .destroy = sim_destroy,
 };
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -729,16 +746,16 @@ void netmem_sim_params_init(struct netmem_sim_params *p, struct netmem_provider 
 	if (!p)
 		return;
 	*p = (struct netmem_sim_params){
-		.size = sizeof(*p),
-		.payload = payload,
-		.nr_queues = 1,
-		.ring_size = 256,
-		.hdr_split = NETMEM_SIM_HDR_LEN,
-		.buf_size = 2048,
-		.payload_chunks = 1024,
-		.payload_order = NETMEM_ORDER_DEFAULT,
-		.nr_flows = 64,
-		.seed = 1,
+	    .size = sizeof(*p),
+	    .payload = payload,
+	    .nr_queues = 1,
+	    .ring_size = 256,
+	    .hdr_split = NETMEM_SIM_HDR_LEN,
+	    .buf_size = 2048,
+	    .payload_chunks = 1024,
+	    .payload_order = NETMEM_ORDER_DEFAULT,
+	    .nr_flows = 64,
+	    .seed = 1,
 	};
 }
 
@@ -764,7 +781,8 @@ static int check_params(const struct netmem_sim_params *p)
 		return _netmem_err(EINVAL, "sim: buf_size %u is not a multiple of 64 in 64..2M",
 				   p->buf_size);
 	if (p->payload_chunks == 0 || p->payload_chunks > (1u << 24))
-		return _netmem_err(EINVAL, "sim: payload_chunks %u not in 1..2^24", p->payload_chunks);
+		return _netmem_err(EINVAL, "sim: payload_chunks %u not in 1..2^24",
+				   p->payload_chunks);
 	if (p->payload_order < NETMEM_ORDER_DEFAULT || p->payload_order > NETMEM_MAX_ORDER)
 		return _netmem_err(EINVAL, "sim: payload_order %d", p->payload_order);
 	if (p->nr_flows < 1 || p->nr_flows > 65536)
@@ -779,9 +797,9 @@ static int check_params(const struct netmem_sim_params *p)
 					   NETMEM_SIM_MIN_FRAME, NETMEM_SIM_MAX_FRAME);
 		if (s > p->hdr_split &&
 		    (s - p->hdr_split + p->buf_size - 1) / p->buf_size > NETMEM_RX_MAX_FRAGS)
-			return _netmem_err(EINVAL,
-					   "sim: frame size %u needs more than %d buffers of %u bytes",
-					   s, NETMEM_RX_MAX_FRAGS, p->buf_size);
+			return _netmem_err(
+			    EINVAL, "sim: frame size %u needs more than %d buffers of %u bytes", s,
+			    NETMEM_RX_MAX_FRAGS, p->buf_size);
 	}
 	if (p->drop_ppm > 1000000 || p->trunc_ppm > 1000000 || p->overflow_ppm > 1000000)
 		return _netmem_err(EINVAL, "sim: fault rates are parts per million, at most 10^6");
@@ -816,8 +834,9 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 	netmem_pool_params_init(&pp, sim->hprov);
 	pp.order = 0;
 	/* Posted, held until the next recv, and the owner cache's slack. */
-	pp.nr_chunks = 2 * ((p->ring_size + NETMEM_RX_MAX_BATCH) * (q->hdr_buf ? q->hdr_buf : 64) / 4096 + 1) +
-		       NETMEM_CACHE_SIZE;
+	pp.nr_chunks =
+	    2 * ((p->ring_size + NETMEM_RX_MAX_BATCH) * (q->hdr_buf ? q->hdr_buf : 64) / 4096 + 1) +
+	    NETMEM_CACHE_SIZE;
 	q->hpool = netmem_pool_create(&pp);
 	if (!q->hpool) {
 		err = errno;
@@ -844,7 +863,8 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 
 		netmem_put(h);
 		if (!readable) {
-			err = -_netmem_err(EINVAL, "sim: header memory must be readable by the CPU");
+			err =
+			    -_netmem_err(EINVAL, "sim: header memory must be readable by the CPU");
 			goto fail;
 		}
 	}
@@ -934,6 +954,8 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 		fl->daddr = 0xc6130001u;
 		fl->sport = (uint16_t)(1024 + f);
 		fl->dport = 9000;
+		fl->ip_sum = 0x4500 + 0x4000 + (64 << 8 | 17) + (fl->saddr >> 16) +
+			     (fl->saddr & 0xffff) + (fl->daddr >> 16) + (fl->daddr & 0xffff);
 		fl->hash = mix32((uint64_t)fl->saddr << 32 ^ fl->daddr ^
 				 ((uint64_t)fl->sport << 16 | fl->dport) ^ p.seed);
 	}
@@ -1005,8 +1027,8 @@ int netmem_sim_verify(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt)
 		return -EINVAL;
 	if (pkt->flags & (NETMEM_RX_TRUNCATED | NETMEM_RX_CSUM_BAD))
 		return -EBADMSG;
-	if (pkt->len < NETMEM_SIM_HDR_LEN || pkt->len > sizeof(frame) ||
-	    pkt->hdr_len > pkt->len || (pkt->hdr_len && !pkt->hdr))
+	if (pkt->len < NETMEM_SIM_HDR_LEN || pkt->len > sizeof(frame) || pkt->hdr_len > pkt->len ||
+	    (pkt->hdr_len && !pkt->hdr))
 		return -EBADMSG;
 	if (pkt->hdr_len) /* hdr is NULL without a header split */
 		memcpy(frame, pkt->hdr, pkt->hdr_len);

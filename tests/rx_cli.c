@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netmem rx, the command: runs with verification, with a mid-run revoke and
+ * with every token held, and reports what the library saw (JSON).
+ */
+#include <stdio.h>
+
+#include "harness.h"
+
+static char out[8192];
+
+static int run(const char *args)
+{
+	const char *b = getenv("NETMEM_BUILD");
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s/netmem rx --json %s", b ? b : "build", args);
+	p = popen(cmd, "r");
+	REQUIRE(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	printf("$ %s\n%s", cmd, out);
+	return pclose(p);
+}
+
+/* The number after "key": in out, or -1. */
+static long long field(const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	at = strstr(out, pat);
+	return at ? strtoll(at + strlen(pat), NULL, 10) : -1;
+}
+
+static int flag(const char *key)
+{
+	char pat[64];
+
+	snprintf(pat, sizeof(pat), "\"%s\":true", key);
+	return strstr(out, pat) != NULL;
+}
+
+int main(void)
+{
+	const char *b = getenv("NETMEM_BUILD");
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/netmem", b ? b : "build");
+	f = fopen(path, "r");
+	if (!f)
+		SKIP("%s not built", path);
+	fclose(f);
+
+	CHECK_EQ(run("--provider host --seconds 0.3 --verify --queues 2 --size imix"), 0);
+	CHECK(field("packets") > 0);
+	CHECK_EQ(field("verified"), field("packets"));
+	CHECK_EQ(field("verify_failed"), 0);
+	CHECK_EQ(field("generated"), field("packets") + field("drops"));
+	CHECK_EQ(field("tokens_left"), 0);
+	CHECK_EQ(field("areas_left"), 0);
+
+	CHECK_EQ(run("--provider host --seconds 0.4 --revoke-after 0.1"), 0);
+	CHECK(flag("revoked"));
+	CHECK(field("drop_revoked") > 0);
+	CHECK_EQ(field("generated"), field("packets") + field("drops"));
+	CHECK_EQ(field("areas_left"), 0);
+
+	CHECK_EQ(run("--provider host --seconds 0.2 --hold 1000000"), 0);
+	CHECK(field("drop_no_buf") > 0);
+	CHECK(field("packets") > 0 && field("packets") <= 2048);
+	CHECK_EQ(field("areas_left"), 0);
+
+	CHECK(run("--provider nosuch") != 0);
+	CHECK(run("--queues 0") != 0);
+	CHECK(run("--size 10") != 0);
+	return t_done();
+}
