@@ -149,8 +149,10 @@ static unsigned pool_take(struct netmem_pool *pool, unsigned n)
 	unsigned k = _netmem_area_take(pool->area, d, n);
 
 	atomic_fetch_add_explicit(&pool->refs, k, memory_order_relaxed);
+	/* Reversed, so the cache pops chunks in ascending address order. */
 	for (unsigned i = 0; i < k; i++)
-		f->cache[f->count++] = _netmem_handle(d[i]);
+		f->cache[f->count + k - 1 - i] = _netmem_handle(d[i]);
+	f->count += k;
 	pool->alloc_slow += k;
 	return k;
 }

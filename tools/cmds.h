@@ -13,4 +13,16 @@ int netmem_cmd_bench_xsk(int argc, char **argv) __attribute__((weak));
 int netmem_cmd_rx(int argc, char **argv) __attribute__((weak));
 int netmem_cmd_soak(int argc, char **argv) __attribute__((weak));
 
+/* netmem rx --xdp: AF_XDP receive on a real netdev queue (tools/rx_xdp.c,
+ * built with libxdp). Returns the exit status. */
+struct netmem_rx_xdp_opts {
+	const char *target;   /* IFACE[:QUEUE][,copy|zerocopy][,wakeup][,busy-poll][,skb] */
+	const char *provider; /* payload memory spec; NULL = host */
+	double seconds;
+	unsigned hold;        /* keep the newest N tokens (back-pressure) */
+	int split;            /* header split: -1 parse (default), 0 none, N bytes */
+	int json;
+};
+int netmem_rx_xdp(const struct netmem_rx_xdp_opts *o) __attribute__((weak));
+
 #endif

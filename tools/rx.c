@@ -62,6 +62,9 @@ static void usage(FILE *f)
 		"  --split N         header split offset (default %d)\n"
 		"  --flows N         flows, spread over the queues by RSS (default 64)\n"
 		"  --rate PPS        frames per second per queue (default: unlimited)\n"
+		"  --xdp IFACE[:Q][,copy|zerocopy][,wakeup][,busy-poll][,skb]\n"
+		"                    receive from a real netdev queue over AF_XDP instead of the\n"
+		"                    sim NIC (--provider, --seconds, --hold, --split, --json apply)\n"
 		"  --json            print the summary as JSON\n"
 		"  --help            this text\n",
 		NETMEM_SIM_HDR_LEN);
@@ -183,10 +186,12 @@ int netmem_cmd_rx(int argc, char **argv)
 		{ "flows", required_argument, NULL, 'f' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "xdp", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = NULL, *note = NULL;
+	const char *spec = NULL, *note = NULL, *xdp = NULL;
+	int split_set = 0;
 	unsigned queues = 1, hold = 0, flows = 64, split = NETMEM_SIM_HDR_LEN;
 	uint32_t size = 1500;
 	int use_imix = 0, verify = 0, json = 0, c, ret = 0, revoked = 0, tty;
@@ -246,6 +251,7 @@ int netmem_cmd_rx(int argc, char **argv)
 			break;
 		case 'v': verify = 1; break;
 		case 'S':
+			split_set = 1;
 			split = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || split > NETMEM_SIM_MAX_SPLIT) {
 				fprintf(stderr, "netmem rx: --split wants 0..%d\n", NETMEM_SIM_MAX_SPLIT);
@@ -267,6 +273,7 @@ int netmem_cmd_rx(int argc, char **argv)
 			}
 			break;
 		case 'j': json = 1; break;
+		case 'X': xdp = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -275,6 +282,17 @@ int netmem_cmd_rx(int argc, char **argv)
 		fprintf(stderr, "netmem rx: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return 2;
+	}
+	if (xdp) {
+		struct netmem_rx_xdp_opts xo = { .target = xdp, .provider = spec,
+						 .seconds = seconds, .hold = hold,
+						 .split = split_set ? (int)split : -1, .json = json };
+
+		if (!netmem_rx_xdp) {
+			fprintf(stderr, "netmem rx: --xdp: built without libxdp/libbpf\n");
+			return 2;
+		}
+		return netmem_rx_xdp(&xo);
 	}
 	if (!spec) {
 		if (netmem_provider_lookup("devsim")) {

@@ -6,10 +6,11 @@
  *   handle.h    netmem handles and their accessors
  *   provider.h  provider types, instances, specs, revocation
  *   pool.h      pools, fragments, recycling, stats
- *   fault.h     the fault-injecting provider wrapper
- *   rx.h        receive queues: header split, payload tokens
  *   memfd.h     an area's file descriptor (memfd, dma-buf) for sharing
  *   devsim.h    the emulated device's test hooks
+ *   rx.h        receive queues: header split, payload tokens
+ *   sim.h       the software NIC (sim driver)
+ *   fault.h     the fault-injecting provider wrapper
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -17,10 +18,11 @@
 #include "handle.h"
 #include "provider.h"
 #include "pool.h"
-#include "fault.h"
-#include "rx.h"
 #include "memfd.h"
 #include "devsim.h"
+#include "rx.h"
+#include "sim.h"
+#include "fault.h"
 
 #ifdef __cplusplus
 extern "C" {
