@@ -29,19 +29,19 @@
 
 #include "netmem/netmem.h"
 
-#define NPROV 4
-#define NPOOL 4
-#define NGRAVE 24
+#define NPROV	4
+#define NPOOL	4
+#define NGRAVE	24
 #define MAXHELD 512
-#define MAXOPS 3000
+#define MAXOPS	3000
 
-#define ASSERT(c)                                                                  \
-	do {                                                                       \
-		if (!(c)) {                                                        \
-			fprintf(stderr, "fuzz_api: %s:%d: assertion failed: %s\n", \
-				__FILE__, __LINE__, #c);                           \
-			abort();                                                   \
-		}                                                                  \
+#define ASSERT(c)                                                                                  \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "fuzz_api: %s:%d: assertion failed: %s\n", __FILE__,       \
+				__LINE__, #c);                                                     \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* ---- input ------------------------------------------------------------ */
@@ -72,21 +72,21 @@ struct prov_slot {
 
 struct pool_slot {
 	struct netmem_pool *pool;
-	int prov;           /* provider slot it was made from (informational) */
-	uint64_t bad;       /* deliberately bad puts */
-	netmem_t carve;     /* handle of the last fragment's chunk */
-	netmem_t stale;     /* a whole-chunk handle already put */
-	bool seen_revoked;  /* the pool told us it noticed the revocation */
+	int prov;	   /* provider slot it was made from (informational) */
+	uint64_t bad;	   /* deliberately bad puts */
+	netmem_t carve;	   /* handle of the last fragment's chunk */
+	netmem_t stale;	   /* a whole-chunk handle already put */
+	bool seen_revoked; /* the pool told us it noticed the revocation */
 	uint32_t chunk;
-	uint64_t distinct;  /* distinct chunks the harness holds */
+	uint64_t distinct; /* distinct chunks the harness holds */
 };
 
 struct item {
 	netmem_t h;
-	int pool;           /* pool slot, -1 once that pool was destroyed */
-	uint32_t off, len;  /* the bytes this holder owns */
+	int pool;	   /* pool slot, -1 once that pool was destroyed */
+	uint32_t off, len; /* the bytes this holder owns */
 	bool frag;
-	bool tagged;        /* a tag was written at off */
+	bool tagged; /* a tag was written at off */
 	uint64_t tag;
 };
 
@@ -107,12 +107,12 @@ enum { JOB_NONE, JOB_PUT, JOB_PUT_BULK, JOB_OWN_ALLOC, JOB_OWN_PUT, JOB_STALE_PU
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int job;            /* JOB_NONE when idle */
+	int job; /* JOB_NONE when idle */
 	struct netmem_pool *pool;
 	netmem_t h[MAXHELD];
 	unsigned n, got;
 	int err;
-} helper = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+} helper = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static void *helper_main(void *arg)
 {
@@ -164,18 +164,18 @@ static void run_job(int job, struct netmem_pool *pool, unsigned n)
 /* ---- helpers ------------------------------------------------------------ */
 
 static const char *const prov_specs[] = {
-	"host",
-	"host:order=2",
-	"fault:every=3,short=2,seed=%u,inner=host",
-	"fault:fail=4,revoke=48,wfail=5,seed=%u,inner=host:order=1",
-	"memfd",
-	"devsim",
-	"fault:short=1,revoke=64,seed=%u,inner=devsim",
-	"fault:every=5,seed=%u,inner=memfd",
-	"memfd:size=256K",
-	"fault:area=3,short=3,seed=%u,inner=host",
-	"hugetlb",
-	"devsim:order=1",
+    "host",
+    "host:order=2",
+    "fault:every=3,short=2,seed=%u,inner=host",
+    "fault:fail=4,revoke=48,wfail=5,seed=%u,inner=host:order=1",
+    "memfd",
+    "devsim",
+    "fault:short=1,revoke=64,seed=%u,inner=devsim",
+    "fault:every=5,seed=%u,inner=memfd",
+    "memfd:size=256K",
+    "fault:area=3,short=3,seed=%u,inner=host",
+    "hugetlb",
+    "devsim:order=1",
 };
 
 static bool spec_available(const char *spec)
@@ -267,7 +267,7 @@ static void add_item(int ps, netmem_t h, bool frag, uint32_t off, uint32_t len)
 		pools[ps].distinct++;
 	ASSERT(nr_held < MAXHELD);
 	it = &held[nr_held++];
-	*it = (struct item){ .h = h, .pool = ps, .off = off, .len = len, .frag = frag };
+	*it = (struct item){.h = h, .pool = ps, .off = off, .len = len, .frag = frag};
 	tag_item(it);
 }
 
@@ -292,7 +292,8 @@ static void check_pool(int ps)
 	ASSERT(!carving || s->carve);
 	expect = s->distinct + (carving && !holds_handle(s->carve));
 	if (st.in_flight != expect)
-		fprintf(stderr, "fuzz_api: pool %d: in_flight %llu, harness holds %llu (carving %llu)\n",
+		fprintf(stderr,
+			"fuzz_api: pool %d: in_flight %llu, harness holds %llu (carving %llu)\n",
 			ps, (unsigned long long)st.in_flight, (unsigned long long)expect,
 			(unsigned long long)carving);
 	ASSERT(st.in_flight == expect);
@@ -388,7 +389,7 @@ static void op_pool_create(struct input *in)
 	pp.frag_align = (c >> 3) % 4 ? 0 : 1u << ((c >> 5) % 7);
 	revoked = netmem_provider_is_revoked(p);
 	errno = 0;
-	pools[ps] = (struct pool_slot){ .pool = netmem_pool_create(&pp), .prov = pv };
+	pools[ps] = (struct pool_slot){.pool = netmem_pool_create(&pp), .prov = pv};
 	if (!pools[ps].pool) {
 		ASSERT(revoked ? errno == ENODEV : (errno == ENOMEM || errno == ENOSPC));
 		ASSERT(netmem_last_error()[0]);
@@ -612,7 +613,7 @@ static void op_destroy(struct input *in)
 	for (unsigned i = 0; i < nr_held; i++)
 		if (held[i].pool == ps)
 			held[i].pool = -1;
-	pools[ps] = (struct pool_slot){ 0 };
+	pools[ps] = (struct pool_slot){0};
 }
 
 /* Deliberately bad puts: stale (already put) or foreign (wrong pool). */
@@ -629,9 +630,15 @@ static void op_bad_put(struct input *in)
 		if (!h)
 			return;
 		switch ((how >> 1) % 4) {
-		case 0: netmem_put(h); break;
-		case 1: netmem_pool_put_direct(pools[ps].pool, h); break;
-		case 2: netmem_put_bulk(&h, 1); break;
+		case 0:
+			netmem_put(h);
+			break;
+		case 1:
+			netmem_pool_put_direct(pools[ps].pool, h);
+			break;
+		case 2:
+			netmem_put_bulk(&h, 1);
+			break;
 		case 3:
 			helper.h[0] = h;
 			run_job(JOB_STALE_PUT, NULL, 1);
@@ -658,7 +665,7 @@ static void op_bad_args(struct input *in)
 	struct netmem_pool_stats st;
 	netmem_t out[2];
 	uint32_t off;
-	char buf[16] = { 0 };
+	char buf[16] = {0};
 
 	ASSERT(netmem_pool_stats(NULL, &st) == -EINVAL);
 	ASSERT(netmem_pool_poll(NULL) == -EINVAL);
@@ -683,16 +690,29 @@ static void op_bad_args(struct input *in)
 	errno = 0;
 	ASSERT(netmem_pool_alloc_frag_direct(pools[ps].pool, 16, NULL) == 0 && errno == EINVAL);
 	errno = 0;
-	ASSERT(netmem_pool_alloc_frag_direct(pools[ps].pool, pools[ps].chunk + 1 + which, &off) == 0 &&
+	ASSERT(netmem_pool_alloc_frag_direct(pools[ps].pool, pools[ps].chunk + 1 + which, &off) ==
+		   0 &&
 	       errno == EINVAL);
 	netmem_pool_params_init(&pp, netmem_pool_provider(pools[ps].pool));
 	switch (which % 6) {
-	case 0: pp.order = 10 + which / 6; break;
-	case 1: pp.order = -2 - which / 6; break;
-	case 2: pp.ring_size = 3 + 2 * (which / 6); break;
-	case 3: pp.frag_align = 3 + 2 * (which / 6); break;
-	case 4: pp.size = which & 64 ? sizeof(pp) + 1 + which : (which / 6) % 32; break;
-	case 5: pp.provider = NULL; break;
+	case 0:
+		pp.order = 10 + which / 6;
+		break;
+	case 1:
+		pp.order = -2 - which / 6;
+		break;
+	case 2:
+		pp.ring_size = 3 + 2 * (which / 6);
+		break;
+	case 3:
+		pp.frag_align = 3 + 2 * (which / 6);
+		break;
+	case 4:
+		pp.size = which & 64 ? sizeof(pp) + 1 + which : (which / 6) % 32;
+		break;
+	case 5:
+		pp.provider = NULL;
+		break;
 	}
 	errno = 0;
 	ASSERT(netmem_pool_create(&pp) == NULL && errno == EINVAL);
@@ -786,7 +806,7 @@ static void finish(void)
 			continue;
 		check_pool(i);
 		ASSERT(netmem_pool_destroy(pools[i].pool) == 0);
-		pools[i] = (struct pool_slot){ 0 };
+		pools[i] = (struct pool_slot){0};
 	}
 	for (int i = 0; i < NPROV; i++) {
 		if (!provs[i].p)
@@ -818,7 +838,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size, 0 };
+	struct input in = {data, size, 0};
 	unsigned ops = 0;
 
 	next_tag = 0;
@@ -831,7 +851,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		netmem_pool_params_init(&pp, provs[0].p);
 		pp.nr_chunks = 32;
 		pp.ring_size = 16;
-		pools[0] = (struct pool_slot){ .pool = netmem_pool_create(&pp) };
+		pools[0] = (struct pool_slot){.pool = netmem_pool_create(&pp)};
 		ASSERT(pools[0].pool);
 		pools[0].chunk = netmem_pool_chunk_size(pools[0].pool);
 	}
@@ -841,26 +861,71 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (trace)
 			fprintf(stderr, "op %u: %u, %u held\n", ops, op % 22, nr_held);
 		switch (op % 22) {
-		case 0: op_prov_create(&in); break;
-		case 1: op_prov_retire(&in); break;
-		case 2: op_pool_create(&in); break;
-		case 3: case 4: op_alloc(&in); break;
-		case 5: op_alloc_bulk(&in); break;
-		case 6: case 7: op_alloc_frag(&in); break;
-		case 8: op_put(&in, false); break;
-		case 9: op_put(&in, true); break;
-		case 10: op_put_bulk(&in); break;
-		case 11: op_put_bulk_direct(&in); break;
-		case 12: op_helper_put(&in, false); break;
-		case 13: op_helper_put(&in, true); break;
-		case 14: op_helper_alloc(&in); break;
-		case 15: op_helper_owner_put(&in); break;
-		case 16: op_revoke(&in); break;
-		case 17: op_poll(&in); break;
-		case 18: op_destroy(&in); break;
-		case 19: op_bad_put(&in); break;
-		case 20: op_bad_args(&in); break;
-		case 21: if (get8(&in) & 1) op_dev_io(&in); else op_report(&in); break;
+		case 0:
+			op_prov_create(&in);
+			break;
+		case 1:
+			op_prov_retire(&in);
+			break;
+		case 2:
+			op_pool_create(&in);
+			break;
+		case 3:
+		case 4:
+			op_alloc(&in);
+			break;
+		case 5:
+			op_alloc_bulk(&in);
+			break;
+		case 6:
+		case 7:
+			op_alloc_frag(&in);
+			break;
+		case 8:
+			op_put(&in, false);
+			break;
+		case 9:
+			op_put(&in, true);
+			break;
+		case 10:
+			op_put_bulk(&in);
+			break;
+		case 11:
+			op_put_bulk_direct(&in);
+			break;
+		case 12:
+			op_helper_put(&in, false);
+			break;
+		case 13:
+			op_helper_put(&in, true);
+			break;
+		case 14:
+			op_helper_alloc(&in);
+			break;
+		case 15:
+			op_helper_owner_put(&in);
+			break;
+		case 16:
+			op_revoke(&in);
+			break;
+		case 17:
+			op_poll(&in);
+			break;
+		case 18:
+			op_destroy(&in);
+			break;
+		case 19:
+			op_bad_put(&in);
+			break;
+		case 20:
+			op_bad_args(&in);
+			break;
+		case 21:
+			if (get8(&in) & 1)
+				op_dev_io(&in);
+			else
+				op_report(&in);
+			break;
 		}
 		check_all();
 	}

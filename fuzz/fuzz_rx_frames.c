@@ -28,16 +28,16 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 
-#define ASSERT(c)                                                                        \
-	do {                                                                             \
-		if (!(c)) {                                                              \
-			fprintf(stderr, "fuzz_rx_frames: %s:%d: assertion failed: %s\n", \
-				__FILE__, __LINE__, #c);                                 \
-			abort();                                                         \
-		}                                                                        \
+#define ASSERT(c)                                                                                  \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "fuzz_rx_frames: %s:%d: assertion failed: %s\n", __FILE__, \
+				__LINE__, #c);                                                     \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define MAXQ 4
+#define MAXQ   4
 #define MAXTOK 4096
 #define MAXOPS 400
 
@@ -73,12 +73,12 @@ static uint64_t tokens[MAXTOK];
 static unsigned nr_tokens;
 
 static const char *const payload_specs[] = {
-	"host",
-	"host:order=1",
-	"fault:wfail=7,short=2,seed=%u",
-	"fault:fail=3,every=5,seed=%u,inner=host:order=1",
-	"devsim",
-	"fault:wfail=11,seed=%u,inner=devsim",
+    "host",
+    "host:order=1",
+    "fault:wfail=7,short=2,seed=%u",
+    "fault:fail=3,every=5,seed=%u,inner=host:order=1",
+    "devsim",
+    "fault:wfail=11,seed=%u,inner=devsim",
 };
 
 static bool spec_ok(const char *spec)
@@ -113,7 +113,7 @@ static uint16_t ip_csum(const uint8_t *ip)
 /* A well-formed sim frame of len >= NETMEM_SIM_HDR_LEN bytes. */
 static void build_sim_frame(uint8_t *b, uint32_t len, uint64_t seq, uint32_t flow, uint8_t fill)
 {
-	static const uint8_t eth[14] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00 };
+	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
 	struct netmem_sim_csum c;
 	uint16_t v16;
 	uint32_t v32;
@@ -245,7 +245,8 @@ static void check_pkt(struct netmem_rxq *rxq, const struct netmem_rx_pkt *pkt,
 		ASSERT(pkt->seq == be64toh(seq));
 		ASSERT(pkt->csum == be32toh(csum));
 		netmem_sim_csum_init(&c);
-		netmem_sim_csum_update(&c, fr->b + NETMEM_SIM_HDR_LEN, fr->len - NETMEM_SIM_HDR_LEN);
+		netmem_sim_csum_update(&c, fr->b + NETMEM_SIM_HDR_LEN,
+				       fr->len - NETMEM_SIM_HDR_LEN);
 		ASSERT(!!(pkt->flags & NETMEM_RX_CSUM_BAD) ==
 		       (netmem_sim_csum_final(&c) != be32toh(csum)));
 	} else {
@@ -276,13 +277,13 @@ static void hold_tokens(const struct netmem_rx_pkt *pkt, struct netmem_rxq *rxq)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { data, size, 0 };
+	struct input in = {data, size, 0};
 	struct netmem_sim_params sp;
 	struct netmem_provider *prov;
 	struct netmem_sim *sim;
 	static struct netmem_rx_pkt pkts[NETMEM_RX_MAX_BATCH];
 	static uint8_t frame[NETMEM_SIM_MAX_FRAME + 1];
-	uint64_t bad_expected[MAXQ] = { 0 };
+	uint64_t bad_expected[MAXQ] = {0};
 	char spec[96];
 	unsigned k, nq, ops = 0, order;
 	uint8_t cfg[8];
@@ -300,7 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nq = 1 + cfg[1] % MAXQ;
 	sp.nr_queues = nq;
 	sp.ring_size = 1u << (cfg[2] % 7);
-	sp.hdr_split = cfg[3] & 0x80 ? (cfg[3] & 0x7f) * 2 : (uint32_t[]){ 0, 14, 42, 58, 64, 128, 255, 256 }[cfg[3] % 8];
+	sp.hdr_split = cfg[3] & 0x80 ? (cfg[3] & 0x7f) * 2
+				     : (uint32_t[]){0, 14, 42, 58, 64, 128, 255, 256}[cfg[3] % 8];
 	sp.buf_size = 64 * (1 + cfg[4] % ((4096u << order) / 64));
 	sp.payload_chunks = 1 + cfg[5] % 48;
 	sp.flags = NETMEM_SIM_INJECT_ONLY | (cfg[6] & 1 ? NETMEM_SIM_DELIVER_ERRORS : 0);
@@ -325,8 +327,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t qsel = get8(&in), how = get8(&in);
 			unsigned queue = qsel & 0x80 ? NETMEM_SIM_INJECT_RSS : qsel % (nq + 1);
 			uint32_t hl = len < sp.hdr_split ? len : sp.hdr_split;
-			bool fits = len >= 1 && len <= NETMEM_SIM_MAX_FRAME &&
-				    (len - hl + sp.buf_size - 1) / sp.buf_size <= NETMEM_RX_MAX_FRAGS;
+			bool fits =
+			    len >= 1 && len <= NETMEM_SIM_MAX_FRAME &&
+			    (len - hl + sp.buf_size - 1) / sp.buf_size <= NETMEM_RX_MAX_FRAGS;
 			int ret;
 
 			if (how & 1 && len >= NETMEM_SIM_HDR_LEN) {
@@ -340,7 +343,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 			} else {
 				for (uint32_t i = 0; i < len; i++)
-					frame[i] = in.i < in.n ? in.d[in.i + i % (in.n - in.i)] : (uint8_t)i;
+					frame[i] = in.i < in.n ? in.d[in.i + i % (in.n - in.i)]
+							       : (uint8_t)i;
 				in.i += len < 64 ? len : 64;
 				if (in.i > in.n)
 					in.i = in.n;
@@ -360,7 +364,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ASSERT(fifo[ret].count < NETMEM_SIM_INJECT_MAX);
 			{
 				struct frame *fr = &fifo[ret].f[(fifo[ret].head + fifo[ret].count) %
-							       NETMEM_SIM_INJECT_MAX];
+								NETMEM_SIM_INJECT_MAX];
 
 				fr->b = malloc(len);
 				ASSERT(fr->b);
@@ -384,10 +388,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Delivered packets are the processed frames, in order,
 			 * minus the dropped ones. */
 			for (int i = 0; i < n; i++) {
-				while (next < processed &&
-				       !pkt_matches(rxq, &pkts[i],
-						    &fifo[q].f[(fifo[q].head + next) %
-							       NETMEM_SIM_INJECT_MAX]))
+				while (
+				    next < processed &&
+				    !pkt_matches(
+					rxq, &pkts[i],
+					&fifo[q].f[(fifo[q].head + next) % NETMEM_SIM_INJECT_MAX]))
 					next++;
 				ASSERT(next < processed);
 				check_pkt(rxq, &pkts[i],

@@ -20,16 +20,16 @@
 
 #include "netmem/netmem.h"
 
-#define ASSERT(c)                                                                   \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "fuzz_spec: %s:%d: assertion failed: %s\n", \
-				__FILE__, __LINE__, #c);                            \
-			abort();                                                    \
-		}                                                                   \
+#define ASSERT(c)                                                                                  \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "fuzz_spec: %s:%d: assertion failed: %s\n", __FILE__,      \
+				__LINE__, #c);                                                     \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define MAXSPEC 512
+#define MAXSPEC	 512
 #define MAXTYPES 32
 
 static const char *types[MAXTYPES];

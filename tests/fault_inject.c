@@ -314,11 +314,16 @@ static void test_seeded(void)
 /* Bad specs are refused with EINVAL (or the inner's error) and a reason. */
 static void test_specs(void)
 {
-	const char *bad[] = { "fault:every=x", "fault:bogus=1", "fault:inner=",
-			      "fault:every=-1", "fault:inner=host:order=99",
-			      "fault:seed=1,", "fault:every=1=2x", "fault:every=99999999999999999999",
-			      "fault:inner=fault:inner=fault:inner=fault:inner=fault:inner="
-			      "fault:inner=fault:inner=fault:inner=fault:inner=host" };
+	const char *bad[] = {"fault:every=x",
+			     "fault:bogus=1",
+			     "fault:inner=",
+			     "fault:every=-1",
+			     "fault:inner=host:order=99",
+			     "fault:seed=1,",
+			     "fault:every=1=2x",
+			     "fault:every=99999999999999999999",
+			     "fault:inner=fault:inner=fault:inner=fault:inner=fault:inner="
+			     "fault:inner=fault:inner=fault:inner=fault:inner=host"};
 	struct netmem_provider *prov;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -368,7 +373,7 @@ static void test_specs(void)
  * fail at random and the provider is revoked mid-run: everything comes back
  * and the area goes. */
 #define PUTTERS 2
-#define QSZ 256
+#define QSZ	256
 
 struct handoff {
 	_Atomic unsigned long head, tail;

@@ -24,7 +24,7 @@ static uint16_t ip_csum(const uint8_t *ip)
 /* A well-formed sim frame, as the generator builds it. */
 static void sim_frame(uint8_t *b, uint32_t len, uint64_t seq, uint32_t flow)
 {
-	static const uint8_t eth[14] = { 0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00 };
+	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
 	struct netmem_sim_csum c;
 	uint16_t v16;
 	uint32_t v32;
@@ -81,8 +81,8 @@ static struct netmem_sim *mksim(struct netmem_provider *prov, unsigned nq, uint3
 }
 
 /* The packet's bytes equal frame[0, len). */
-static void check_bytes(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt,
-			const uint8_t *frame, uint32_t len)
+static void check_bytes(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt, const uint8_t *frame,
+			uint32_t len)
 {
 	static uint8_t got[NETMEM_SIM_MAX_FRAME];
 	uint32_t at = pkt->hdr_len;
@@ -196,7 +196,7 @@ static void test_rss(void)
 	struct netmem_provider *prov = netmem_provider_create("host");
 	struct netmem_rx_pkt pkts[16];
 	struct netmem_sim *sim;
-	unsigned seen[4] = { 0 };
+	unsigned seen[4] = {0};
 	int qs[32];
 
 	REQUIRE(prov);

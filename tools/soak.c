@@ -34,7 +34,7 @@
 #include "cmds.h"
 
 #define BATCH 64
-#define RING 4096 /* tokens in flight from a receiver to its returner */
+#define RING  4096 /* tokens in flight from a receiver to its returner */
 
 struct soak_queue {
 	struct netmem_rxq *q;
@@ -52,7 +52,7 @@ struct soak_queue {
 
 static _Atomic int stop_rx;
 
-static const uint32_t imix[] = { 64, 576, 64, 1500, 64, 576, 64, 576, 64, 64, 576, 9000 };
+static const uint32_t imix[] = {64, 576, 64, 1500, 64, 576, 64, 576, 64, 64, 576, 9000};
 
 static double now_s(void)
 {
@@ -78,26 +78,28 @@ static long rss_kib(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: netmem soak [OPTIONS]\n"
-		"Receive on the sim NIC for a long time with fault injection and periodic\n"
-		"revoke and re-create of the payload provider; check conservation at every\n"
-		"epoch and that resident memory stays flat. Exit 0 only if all holds.\n\n"
-		"  --seconds S      run time (default 60)\n"
-		"  --queues N       receive queues, each with a receiver and a returner thread (default 4)\n"
-		"  --epoch S        seconds per provider lifetime; revoked at 80%% (default 2)\n"
-		"  --provider LIST  inner payload providers, '+'-separated, one per epoch in\n"
-		"                   turn (default host+memfd+devsim, those registered)\n"
-		"  --faults ARGS    fault wrapper keys (default fail=4,short=2,wfail=20000)\n"
-		"  --rate PPS       frames per second per queue (default 50000; 0 = unlimited)\n"
-		"  --hold N         tokens each returner keeps back (default 128)\n"
-		"  --verify-every N check every Nth packet end to end (default 8; 1 = all)\n"
-		"  --warmup S       seconds before the memory reference is taken (default S/5, 2..60)\n"
-		"  --margin-mb M    allowed growth of resident memory after warm-up (default 16)\n"
-		"  --verbose        one line per epoch\n"
-		"  --help           this text\n"
-		"Under AddressSanitizer set ASAN_OPTIONS=quarantine_size_mb=16 (or similar):\n"
-		"its quarantine of freed memory otherwise grows the resident size for minutes.\n");
+	fprintf(
+	    f,
+	    "usage: netmem soak [OPTIONS]\n"
+	    "Receive on the sim NIC for a long time with fault injection and periodic\n"
+	    "revoke and re-create of the payload provider; check conservation at every\n"
+	    "epoch and that resident memory stays flat. Exit 0 only if all holds.\n\n"
+	    "  --seconds S      run time (default 60)\n"
+	    "  --queues N       receive queues, each with a receiver and a returner thread "
+	    "(default 4)\n"
+	    "  --epoch S        seconds per provider lifetime; revoked at 80%% (default 2)\n"
+	    "  --provider LIST  inner payload providers, '+'-separated, one per epoch in\n"
+	    "                   turn (default host+memfd+devsim, those registered)\n"
+	    "  --faults ARGS    fault wrapper keys (default fail=4,short=2,wfail=20000)\n"
+	    "  --rate PPS       frames per second per queue (default 50000; 0 = unlimited)\n"
+	    "  --hold N         tokens each returner keeps back (default 128)\n"
+	    "  --verify-every N check every Nth packet end to end (default 8; 1 = all)\n"
+	    "  --warmup S       seconds before the memory reference is taken (default S/5, 2..60)\n"
+	    "  --margin-mb M    allowed growth of resident memory after warm-up (default 16)\n"
+	    "  --verbose        one line per epoch\n"
+	    "  --help           this text\n"
+	    "Under AddressSanitizer set ASAN_OPTIONS=quarantine_size_mb=16 (or similar):\n"
+	    "its quarantine of freed memory otherwise grows the resident size for minutes.\n");
 }
 
 /* Receiver: the queue's owner. */
@@ -128,8 +130,8 @@ static void *rx_main(void *arg)
 				} else {
 					if (!s->bad)
 						snprintf(s->first_bad, sizeof(s->first_bad),
-							 "seq %" PRIu64 " len %u flags %#x: %s", p->seq,
-							 p->len, p->flags, strerror(-ret));
+							 "seq %" PRIu64 " len %u flags %#x: %s",
+							 p->seq, p->len, p->flags, strerror(-ret));
 					s->bad++;
 				}
 			}
@@ -205,8 +207,8 @@ struct totals {
 };
 
 /* One provider lifetime. Returns the number of conservation failures. */
-static int run_epoch(unsigned e, double secs, const char *inner, const char *faults,
-		     unsigned nq, uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
+static int run_epoch(unsigned e, double secs, const char *inner, const char *faults, unsigned nq,
+		     uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
 		     struct totals *tot)
 {
 	struct soak_queue *qs = calloc(nq, sizeof(*qs));
@@ -279,14 +281,16 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 		netmem_rxq_set_owner(s->q);
 		netmem_rxq_stats(s->q, &st);
 		if (st.generated != st.packets + st.drops) {
-			fprintf(stderr, "netmem soak: epoch %u queue %u: generated %" PRIu64
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: generated %" PRIu64
 				" != packets %" PRIu64 " + drops %" PRIu64 "\n",
 				e, i, st.generated, st.packets, st.drops);
 			fail++;
 		}
 		if (st.tokens_held || st.tokens_issued != st.tokens_released || st.bad_release ||
 		    s->release_errors) {
-			fprintf(stderr, "netmem soak: epoch %u queue %u: tokens issued %" PRIu64
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: tokens issued %" PRIu64
 				" released %" PRIu64 " held %" PRIu64 " refused %" PRIu64
 				", release errors %" PRIu64 "\n",
 				e, i, st.tokens_issued, st.tokens_released, st.tokens_held,
@@ -294,7 +298,8 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 			fail++;
 		}
 		if (s->bad) {
-			fprintf(stderr, "netmem soak: epoch %u queue %u: %" PRIu64
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: %" PRIu64
 				" packets failed verification, first: %s\n",
 				e, i, s->bad, s->first_bad);
 			fail++;
@@ -340,19 +345,19 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 int netmem_cmd_soak(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "seconds", required_argument, NULL, 's' },
-		{ "queues", required_argument, NULL, 'q' },
-		{ "epoch", required_argument, NULL, 'e' },
-		{ "provider", required_argument, NULL, 'p' },
-		{ "faults", required_argument, NULL, 'f' },
-		{ "hold", required_argument, NULL, 'H' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "verify-every", required_argument, NULL, 'V' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "margin-mb", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"seconds", required_argument, NULL, 's'},
+	    {"queues", required_argument, NULL, 'q'},
+	    {"epoch", required_argument, NULL, 'e'},
+	    {"provider", required_argument, NULL, 'p'},
+	    {"faults", required_argument, NULL, 'f'},
+	    {"hold", required_argument, NULL, 'H'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"verify-every", required_argument, NULL, 'V'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"margin-mb", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	double seconds = 60, epoch = 2, warmup = -1, margin_mb = 16;
 	unsigned nq = 4, hold = 128, verify_every = 8;
@@ -363,25 +368,51 @@ int netmem_cmd_soak(int argc, char **argv)
 	int verbose = 0, c, failures = 0;
 	long rss_start, rss_warm = -1, rss_max, rss_end, rss;
 	double t0, last_print;
-	struct totals tot = { 0 };
+	struct totals tot = {0};
 	unsigned e = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': seconds = atof(optarg); break;
-		case 'q': nq = (unsigned)atoi(optarg); break;
-		case 'e': epoch = atof(optarg); break;
-		case 'p': inner = optarg; break;
-		case 'f': faults = optarg; break;
-		case 'H': hold = (unsigned)atoi(optarg); break;
-		case 'r': rate = strtoull(optarg, NULL, 10); break;
-		case 'V': verify_every = (unsigned)atoi(optarg); break;
-		case 'w': warmup = atof(optarg); break;
-		case 'm': margin_mb = atof(optarg); break;
-		case 'v': verbose = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'q':
+			nq = (unsigned)atoi(optarg);
+			break;
+		case 'e':
+			epoch = atof(optarg);
+			break;
+		case 'p':
+			inner = optarg;
+			break;
+		case 'f':
+			faults = optarg;
+			break;
+		case 'H':
+			hold = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			rate = strtoull(optarg, NULL, 10);
+			break;
+		case 'V':
+			verify_every = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'm':
+			margin_mb = atof(optarg);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (seconds <= 0 || epoch <= 0.05 || nq < 1 || nq > NETMEM_SIM_MAX_QUEUES ||
@@ -447,8 +478,9 @@ int netmem_cmd_soak(int argc, char **argv)
 	printf("netmem soak: %" PRIu64 " epochs (provider created, revoked under traffic and "
 	       "destroyed each), %" PRIu64 " packets, %.2f GB\n",
 	       tot.epochs, tot.packets, tot.bytes / 1e9);
-	printf("  drops %" PRIu64 " (revoked %" PRIu64 ", write faults %" PRIu64 ", no buffer %" PRIu64
-	       "), injected allocation faults %" PRIu64 " of %" PRIu64 " calls, write faults %" PRIu64 "\n",
+	printf("  drops %" PRIu64 " (revoked %" PRIu64 ", write faults %" PRIu64
+	       ", no buffer %" PRIu64 "), injected allocation faults %" PRIu64 " of %" PRIu64
+	       " calls, write faults %" PRIu64 "\n",
 	       tot.drops, tot.drop_revoked, tot.drop_fault, tot.drop_no_buf, tot.faults_alloc,
 	       tot.alloc_calls, tot.faults_write);
 	printf("  verified %" PRIu64 " packets end to end (%" PRIu64 " flagged truncated)\n",
@@ -456,8 +488,7 @@ int netmem_cmd_soak(int argc, char **argv)
 	printf("  conservation: %s (%d failures)\n", failures ? "FAILED" : "held", failures);
 	printf("  rss KiB: start %ld, after warm-up %ld, max %ld, end %ld (end - warm-up %+ld, "
 	       "margin %ld)\n",
-	       rss_start, rss_warm, rss_max, rss_end, rss_end - rss_warm,
-	       (long)(margin_mb * 1024));
+	       rss_start, rss_warm, rss_max, rss_end, rss_end - rss_warm, (long)(margin_mb * 1024));
 	if (rss_end - rss_warm > (long)(margin_mb * 1024)) {
 		printf("  memory: GREW beyond the margin\n");
 		return 1;

@@ -38,15 +38,15 @@ extern "C" {
 
 /* What the wrapper has done so far. */
 struct netmem_fault_stats {
-	uint64_t alloc_calls;    /* bulk allocations asked of the wrapper */
-	uint64_t alloc_failed;   /* of them, answered with no chunk on purpose
-				  * (including every one after a revoke=) */
-	uint64_t alloc_short;    /* of them, answered with a partial batch */
-	uint64_t area_calls;     /* area creations asked */
-	uint64_t area_failed;    /* of them, failed on purpose */
-	uint64_t revokes;        /* revocations injected (0 or 1 per instance) */
-	uint64_t write_calls;    /* device-side writes asked */
-	uint64_t write_failed;   /* of them, failed on purpose */
+	uint64_t alloc_calls;  /* bulk allocations asked of the wrapper */
+	uint64_t alloc_failed; /* of them, answered with no chunk on purpose
+				* (including every one after a revoke=) */
+	uint64_t alloc_short;  /* of them, answered with a partial batch */
+	uint64_t area_calls;   /* area creations asked */
+	uint64_t area_failed;  /* of them, failed on purpose */
+	uint64_t revokes;      /* revocations injected (0 or 1 per instance) */
+	uint64_t write_calls;  /* device-side writes asked */
+	uint64_t write_failed; /* of them, failed on purpose */
 };
 
 /*

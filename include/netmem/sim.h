@@ -55,7 +55,7 @@ struct netmem_sim;
 
 /* Flags. */
 #define NETMEM_SIM_DELIVER_ERRORS 0x1 /* deliver truncated frames, flagged */
-#define NETMEM_SIM_INJECT_ONLY 0x2    /* no generator: only injected frames arrive */
+#define NETMEM_SIM_INJECT_ONLY	  0x2 /* no generator: only injected frames arrive */
 
 /* netmem_sim_inject(): pick the queue by RSS over the frame's headers. */
 #define NETMEM_SIM_INJECT_RSS (~0u)

@@ -432,8 +432,8 @@ static int receive_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct net
 		/* The driver refills mid-poll once before giving up. */
 		sim_refill(rxq);
 		if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
-			drop(q, fi->seq, nps && q->revoked ? NETMEM_SIM_DROP_REVOKED
-							   : NETMEM_SIM_DROP_NO_BUF);
+			drop(q, fi->seq,
+			     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_NO_BUF);
 			return 0;
 		}
 	}
@@ -494,8 +494,8 @@ static int receive_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct net
 		}
 		if (len > written - at)
 			len = written - at;
-		pkt->frag[pkt->nr_frags++] = (struct netmem_rx_frag){
-			.token = ps[j].h, .offset = ps[j].off, .len = len };
+		pkt->frag[pkt->nr_frags++] =
+		    (struct netmem_rx_frag){.token = ps[j].h, .offset = ps[j].off, .len = len};
 	}
 	if (hs)
 		_netmem_rxq_hold_hdr(rxq, hs->h);
@@ -518,7 +518,7 @@ static void parse_frame(const struct netmem_sim *sim, const uint8_t *f, uint32_t
 	uint32_t v32;
 	uint64_t v64;
 
-	*fi = (struct frame_info){ 0 };
+	*fi = (struct frame_info){0};
 	if (len < 14)
 		return;
 	type = (uint16_t)(f[12] << 8 | f[13]);
@@ -545,8 +545,8 @@ static void parse_frame(const struct netmem_sim *sim, const uint8_t *f, uint32_t
 		sport = (uint16_t)(f[l4] << 8 | f[l4 + 1]);
 		dport = (uint16_t)(f[l4 + 2] << 8 | f[l4 + 3]);
 	}
-	fi->hash = mix32((uint64_t)saddr << 32 ^ daddr ^ ((uint64_t)sport << 16 | dport) ^
-			 sim->p.seed);
+	fi->hash =
+	    mix32((uint64_t)saddr << 32 ^ daddr ^ ((uint64_t)sport << 16 | dport) ^ sim->p.seed);
 	/* A sim frame: the layout netmem_sim_verify() checks. */
 	if (l3 != OFF_IP || ihl != 20 || f[l3 + 9] != 17 || dport != 9000 ||
 	    len < NETMEM_SIM_HDR_LEN || tot != len - 14 || ip_csum(f + OFF_IP) != 0)
@@ -638,10 +638,10 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 
 			parse_frame(sim, in->data, in->len, &fi);
 			/* One contiguous frame: pl continues where hdr ends. */
-			out += receive_frame(q, rxq, &pkts[out], in->data,
-					     in->len > NETMEM_SIM_HDR_LEN ? in->data + NETMEM_SIM_HDR_LEN
-									 : in->data,
-					     in->len, &fi);
+			out += receive_frame(
+			    q, rxq, &pkts[out], in->data,
+			    in->len > NETMEM_SIM_HDR_LEN ? in->data + NETMEM_SIM_HDR_LEN : in->data,
+			    in->len, &fi);
 			inj_pop(q);
 			n--;
 		}
@@ -670,8 +670,10 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		const struct sim_flow *f = &sim->flows[fid];
 		uint64_t seq = q->seq++;
 		uint32_t po = pattern_off(q->index, seq);
-		struct frame_info fi = { .seq = seq, .flow = fid, .hash = f->hash,
-					 .flags = NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM };
+		struct frame_info fi = {.seq = seq,
+					.flow = fid,
+					.hash = f->hash,
+					.flags = NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM};
 
 		if (++q->size_cur == p->nr_sizes)
 			q->size_cur = 0;

@@ -27,7 +27,7 @@ struct fault_priv {
 	struct netmem_provider *inner;
 	uint64_t every, fail, shrt, area, revoke, wfail, seed;
 	_Atomic uint64_t draws; /* random numbers drawn so far */
-	_Atomic int injected;   /* the revocation was injected: device dead */
+	_Atomic int injected;	/* the revocation was injected: device dead */
 	/* counters, any thread */
 	_Atomic uint64_t alloc_calls, alloc_failed, alloc_short;
 	_Atomic uint64_t area_calls, area_failed, revokes;
@@ -98,9 +98,9 @@ static int fault_init(struct netmem_provider *p, const char *args)
 	struct fault_priv *fp;
 	const char *inner = "host";
 	char key[32], val[32];
-	uint64_t v[7] = { 0, 0, 0, 0, 0, 0, 1 };
-	static const char *const keys[7] = { "every", "fail", "short", "area",
-					     "revoke", "wfail", "seed" };
+	uint64_t v[7] = {0, 0, 0, 0, 0, 0, 1};
+	static const char *const keys[7] = {"every",  "fail",  "short", "area",
+					    "revoke", "wfail", "seed"};
 	int ret;
 
 	while (*args) {
@@ -119,10 +119,11 @@ static int fault_init(struct netmem_provider *p, const char *args)
 			if (!strcmp(key, keys[k]))
 				break;
 		if (k == 7)
-			return _netmem_err(EINVAL,
-					   "fault: unknown key '%s' (known: every, fail, short, area, "
-					   "revoke, wfail, seed, inner)",
-					   key);
+			return _netmem_err(
+			    EINVAL,
+			    "fault: unknown key '%s' (known: every, fail, short, area, "
+			    "revoke, wfail, seed, inner)",
+			    key);
 		ret = parse_u64(key, val, &v[k]);
 		if (ret < 0)
 			return ret;
@@ -151,7 +152,7 @@ static int fault_init(struct netmem_provider *p, const char *args)
 	fp->seed = v[6];
 	netmem_provider_set_priv(p, fp);
 	return netmem_provider_set_default_order(
-		p, (unsigned)netmem_provider_default_order(fp->inner));
+	    p, (unsigned)netmem_provider_default_order(fp->inner));
 }
 
 static void fault_fini(struct netmem_provider *p)
@@ -182,7 +183,8 @@ static int fault_area_create(struct netmem_provider *p, struct netmem_area_spec 
 
 	if (fp->area && n % fp->area == 0) {
 		count(&fp->area_failed);
-		return _netmem_err(ENOMEM, "fault: area creation %llu failed on purpose (area=%llu)",
+		return _netmem_err(ENOMEM,
+				   "fault: area creation %llu failed on purpose (area=%llu)",
 				   (unsigned long long)n, (unsigned long long)fp->area);
 	}
 	fa = calloc(1, sizeof(*fa));
@@ -235,8 +237,8 @@ static uint64_t fault_dma_addr(struct netmem_provider *p, const struct netmem_ar
 	return netmem_provider_ops(fp->inner)->dma_addr(fp->inner, &in, off);
 }
 
-static int fault_write(struct netmem_provider *p, const struct netmem_area_spec *s,
-		       size_t off, const void *src, size_t len)
+static int fault_write(struct netmem_provider *p, const struct netmem_area_spec *s, size_t off,
+		       const void *src, size_t len)
 {
 	struct fault_priv *fp = netmem_provider_priv(p);
 	struct netmem_area_spec in = inner_spec(s);
@@ -249,8 +251,8 @@ static int fault_write(struct netmem_provider *p, const struct netmem_area_spec 
 	return netmem_provider_ops(fp->inner)->write(fp->inner, &in, off, src, len);
 }
 
-static int fault_read(struct netmem_provider *p, const struct netmem_area_spec *s,
-		      size_t off, void *dst, size_t len)
+static int fault_read(struct netmem_provider *p, const struct netmem_area_spec *s, size_t off,
+		      void *dst, size_t len)
 {
 	struct fault_priv *fp = netmem_provider_priv(p);
 	const struct netmem_provider_ops *iops = netmem_provider_ops(fp->inner);
@@ -363,18 +365,18 @@ static void fault_revoke(struct netmem_provider *p)
 }
 
 const struct netmem_provider_ops _netmem_fault_ops = {
-	.size = sizeof(struct netmem_provider_ops),
-	.name = "fault",
-	.init = fault_init,
-	.fini = fault_fini,
-	.area_create = fault_area_create,
-	.area_destroy = fault_area_destroy,
-	.dma_addr = fault_dma_addr,
-	.write = fault_write,
-	.read = fault_read,
-	.alloc_bulk = fault_alloc_bulk,
-	.release_bulk = fault_release_bulk,
-	.revoke = fault_revoke,
+    .size = sizeof(struct netmem_provider_ops),
+    .name = "fault",
+    .init = fault_init,
+    .fini = fault_fini,
+    .area_create = fault_area_create,
+    .area_destroy = fault_area_destroy,
+    .dma_addr = fault_dma_addr,
+    .write = fault_write,
+    .read = fault_read,
+    .alloc_bulk = fault_alloc_bulk,
+    .release_bulk = fault_release_bulk,
+    .revoke = fault_revoke,
 };
 
 static struct fault_priv *fault_of(const struct netmem_provider *p)
@@ -392,14 +394,14 @@ int netmem_fault_stats(const struct netmem_provider *p, struct netmem_fault_stat
 		return -EINVAL;
 #define L(x) atomic_load_explicit(&fp->x, memory_order_relaxed)
 	*st = (struct netmem_fault_stats){
-		.alloc_calls = L(alloc_calls),
-		.alloc_failed = L(alloc_failed),
-		.alloc_short = L(alloc_short),
-		.area_calls = L(area_calls),
-		.area_failed = L(area_failed),
-		.revokes = L(revokes),
-		.write_calls = L(write_calls),
-		.write_failed = L(write_failed),
+	    .alloc_calls = L(alloc_calls),
+	    .alloc_failed = L(alloc_failed),
+	    .alloc_short = L(alloc_short),
+	    .area_calls = L(area_calls),
+	    .area_failed = L(area_failed),
+	    .revokes = L(revokes),
+	    .write_calls = L(write_calls),
+	    .write_failed = L(write_failed),
 	};
 #undef L
 	return 0;
