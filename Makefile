@@ -167,6 +167,45 @@ install: all $(B)/netmem.pc
 	-install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	-install -m 644 docs/man/*.7 $(DESTDIR)$(MANDIR)/man7/
 
+# ---- fuzzing (issue 8) ---------------------------------------------------
+# libFuzzer targets fuzz/fuzz_*.c, built with clang into build/fuzz with the
+# address and undefined-behaviour sanitizers; library objects get coverage
+# instrumentation (fuzzer-no-link). Seeds are committed in fuzz/corpus/NAME;
+# what a run discovers goes to build/fuzz/corpus/NAME, crashes to
+# build/fuzz/artifacts/.
+#   make fuzz                     run each fuzzer for FUZZ_SECONDS (default 60)
+#   make fuzz-build               build them only
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?= -timeout=30 -rss_limit_mb=2048 -max_len=4096
+FUZZ_B       := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(BASE_CFLAGS) $(FUZZ_SAN) $(CFLAGS)
+FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRCS:fuzz/%.c=%)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_B)/%)
+FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+
+$(FUZZ_B)/obj/%.o: %.c $(MAKEFILE_LIST)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_B)/%: fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIB_LIBS) -lm
+
+.PHONY: fuzz-build
+.SECONDARY: $(FUZZ_OBJS)
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_B)/corpus/$$f $(FUZZ_B)/artifacts; \
+		echo "== $$f for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_B)/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_FLAGS) \
+			-artifact_prefix=$(FUZZ_B)/artifacts/$$f- $(FUZZ_B)/corpus/$$f fuzz/corpus/$$f; \
+	done
+
 format:
 	clang-format -i $(LIB_SRCS) $(TOOL_SRCS) $(BENCH_SRCS) $(TEST_SRCS) include/netmem/*.h
 

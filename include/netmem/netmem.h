@@ -10,6 +10,7 @@
  *   devsim.h    the emulated device's test hooks
  *   rx.h        receive queues: header split, payload tokens
  *   sim.h       the software NIC (sim driver)
+ *   fault.h     the fault-injecting provider wrapper
  */
 #ifndef NETMEM_H
 #define NETMEM_H
@@ -21,6 +22,7 @@
 #include "devsim.h"
 #include "rx.h"
 #include "sim.h"
+#include "fault.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -56,6 +56,12 @@ struct netmem_sim;
 
 /* Flags. */
 #define NETMEM_SIM_DELIVER_ERRORS 0x1 /* deliver truncated frames, flagged */
+#define NETMEM_SIM_INJECT_ONLY	  0x2 /* no generator: only injected frames arrive */
+
+/* netmem_sim_inject(): pick the queue by RSS over the frame's headers. */
+#define NETMEM_SIM_INJECT_RSS (~0u)
+/* Most injected frames waiting per queue. */
+#define NETMEM_SIM_INJECT_MAX 64
 
 /* Why a frame was dropped (on_drop's reason). */
 enum netmem_sim_drop {
@@ -118,6 +124,22 @@ unsigned netmem_sim_nr_queues(const struct netmem_sim *sim);
  * tokens still held over all queues, or -EINVAL.
  */
 int netmem_sim_destroy(struct netmem_sim *sim);
+
+/*
+ * Hand the device a frame of the caller's (any bytes, 1..NETMEM_SIM_MAX_FRAME
+ * long): it arrives at `queue`, or at the queue RSS picks from its IPv4
+ * UDP/TCP headers with NETMEM_SIM_INJECT_RSS (queue 0 for anything else),
+ * at that queue's next netmem_rxq_recv(), before generated frames, split and
+ * written like them, with the same fault injection. A well-formed sim frame
+ * (as the generator builds) is delivered with its sequence number and
+ * checksum (NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM, and NETMEM_RX_CSUM_BAD
+ * when the payload does not match); other frames with neither. The frame is
+ * copied. Owner thread of the target queue. Returns the queue index, or
+ * -EINVAL (NULL, length out of range, more payload than NETMEM_RX_MAX_FRAGS
+ * buffers, no such queue), -ENOSPC (NETMEM_SIM_INJECT_MAX frames already
+ * waiting), -ENOMEM.
+ */
+int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame, size_t len);
 
 /* Checksum of a sim payload, computed in pieces: start with
  * netmem_sim_csum_init(), feed every fragment in order, then _final(). */

@@ -5,7 +5,9 @@
  * Per queue: a header ring and a payload ring of posted buffers, each a
  * fragment of the queue's own pools (the queue's owner thread is the pools'
  * owner, so posting and recycling take the pools' lock-free fast paths). The
- * device runs inside recv: refill, generate, write, complete.
+ * device runs inside recv: refill, generate, write, complete. Frames the
+ * application injects (netmem_sim_inject()) wait in a small per-queue queue
+ * and are received first, on a path of their own out of the generator's.
  *
  * Payload bytes of frame (queue, seq) are pattern[o, o + len) for an offset o
  * derived from seq, so the generator never computes a checksum byte by byte:
@@ -79,6 +81,19 @@ struct sim_queue {
 	/* counters */
 	uint64_t generated;
 	uint64_t drop_no_buf, drop_revoked, drop_fault, drop_overflow, drop_truncated;
+	/* frames injected by the application, received before generated ones */
+	struct sim_inj {
+		uint8_t *data;
+		uint32_t len;
+	} inj[NETMEM_SIM_INJECT_MAX];
+	unsigned inj_head, inj_count;
+};
+
+/* What the device knows of an injected frame besides its bytes. */
+struct frame_info {
+	uint64_t seq;
+	uint32_t flow, hash, csum;
+	uint16_t flags;
 };
 
 struct netmem_sim {
@@ -423,6 +438,258 @@ static void put_frame(struct sim_slot *hs, const struct sim_slot *ps, unsigned n
 		netmem_put(ps[j].h);
 }
 
+/* ---- injected frames ---------------------------------------------------- */
+
+/*
+ * Parse an injected frame as the device's RSS and checksum offload would:
+ * Ethernet (an 802.1Q tag allowed), IPv4, UDP or TCP. Fills the RSS hash
+ * (0 when the frame is not IPv4 with a whole header) and, for a well-formed
+ * sim frame (UDP to port 9000 with the sim header, lengths consistent),
+ * its sequence number, flow and checksum, with NETMEM_RX_CSUM_BAD when the
+ * payload does not match. Every read is bounds-checked against len.
+ */
+static void parse_frame(const struct netmem_sim *sim, const uint8_t *f, uint32_t len,
+			struct frame_info *fi)
+{
+	uint32_t l3 = 14, ihl, tot, l4, saddr, daddr;
+	uint16_t type, sport = 0, dport = 0, v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	*fi = (struct frame_info){0};
+	if (len < 14)
+		return;
+	type = (uint16_t)(f[12] << 8 | f[13]);
+	if (type == 0x8100) { /* VLAN tag */
+		if (len < 18)
+			return;
+		type = (uint16_t)(f[16] << 8 | f[17]);
+		l3 = 18;
+	}
+	if (type != 0x0800 || len - l3 < 20 || f[l3] >> 4 != 4)
+		return;
+	ihl = (uint32_t)(f[l3] & 0xf) * 4;
+	tot = (uint32_t)(f[l3 + 2] << 8 | f[l3 + 3]);
+	if (ihl < 20 || ihl > len - l3 || tot < ihl || tot > len - l3)
+		return;
+	memcpy(&v32, f + l3 + 12, 4);
+	saddr = be32toh(v32);
+	memcpy(&v32, f + l3 + 16, 4);
+	daddr = be32toh(v32);
+	l4 = l3 + ihl;
+	/* Ports only from the first fragment of a UDP or TCP datagram. */
+	if ((f[l3 + 9] == 17 || f[l3 + 9] == 6) && !(f[l3 + 6] & 0x1f) && !f[l3 + 7] &&
+	    tot - ihl >= 4) {
+		sport = (uint16_t)(f[l4] << 8 | f[l4 + 1]);
+		dport = (uint16_t)(f[l4 + 2] << 8 | f[l4 + 3]);
+	}
+	fi->hash =
+	    mix32((uint64_t)saddr << 32 ^ daddr ^ ((uint64_t)sport << 16 | dport) ^ sim->p.seed);
+	/* A sim frame: the layout netmem_sim_verify() checks. */
+	if (l3 != OFF_IP || ihl != 20 || f[l3 + 9] != 17 || dport != 9000 ||
+	    len < NETMEM_SIM_HDR_LEN || tot != len - 14 || ip_csum(f + OFF_IP) != 0)
+		return;
+	memcpy(&v16, f + OFF_UDP + 4, 2);
+	if (be16toh(v16) != len - OFF_UDP)
+		return;
+	memcpy(&v64, f + OFF_SIM, 8);
+	fi->seq = be64toh(v64);
+	memcpy(&v32, f + OFF_SIM + 8, 4);
+	fi->flow = be32toh(v32);
+	memcpy(&v32, f + OFF_SIM + 12, 4);
+	fi->csum = be32toh(v32);
+	fi->flags = NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM;
+	{
+		struct netmem_sim_csum c;
+
+		netmem_sim_csum_init(&c);
+		netmem_sim_csum_update(&c, f + NETMEM_SIM_HDR_LEN, len - NETMEM_SIM_HDR_LEN);
+		if (netmem_sim_csum_final(&c) != fi->csum)
+			fi->flags |= NETMEM_RX_CSUM_BAD;
+	}
+}
+
+static uint32_t flow_queue(const struct netmem_sim *sim, uint32_t hash)
+{
+	return (hash % INDIR_SIZE) % sim->nr_queues;
+}
+
+static void inj_pop(struct sim_queue *q)
+{
+	free(q->inj[q->inj_head].data);
+	q->inj[q->inj_head].data = NULL;
+	q->inj_head = (q->inj_head + 1) % NETMEM_SIM_INJECT_MAX;
+	q->inj_count--;
+}
+
+int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame, size_t len)
+{
+	const struct netmem_sim_params *p;
+	struct frame_info fi;
+	struct sim_queue *q;
+	struct sim_inj *in;
+	uint32_t hl;
+
+	if (!sim || (!frame && len))
+		return _netmem_err(EINVAL, "sim inject: NULL device or frame");
+	p = &sim->p;
+	if (len < 1 || len > NETMEM_SIM_MAX_FRAME)
+		return _netmem_err(EINVAL, "sim inject: frame of %zu bytes, want 1..%d", len,
+				   NETMEM_SIM_MAX_FRAME);
+	hl = len < p->hdr_split ? (uint32_t)len : p->hdr_split;
+	if (((uint32_t)len - hl + p->buf_size - 1) / p->buf_size > NETMEM_RX_MAX_FRAGS)
+		return _netmem_err(EINVAL, "sim inject: %zu bytes need more than %d buffers of %u",
+				   len, NETMEM_RX_MAX_FRAGS, p->buf_size);
+	if (queue == NETMEM_SIM_INJECT_RSS) {
+		parse_frame(sim, frame, (uint32_t)len, &fi);
+		queue = flow_queue(sim, fi.hash);
+	}
+	if (queue >= sim->nr_queues || !sim->q[queue])
+		return _netmem_err(EINVAL, "sim inject: no queue %u", queue);
+	q = sim->q[queue];
+	if (q->inj_count == NETMEM_SIM_INJECT_MAX)
+		return _netmem_err(ENOSPC, "sim inject: queue %u holds %d frames already", queue,
+				   NETMEM_SIM_INJECT_MAX);
+	in = &q->inj[(q->inj_head + q->inj_count) % NETMEM_SIM_INJECT_MAX];
+	in->data = malloc(len);
+	if (!in->data)
+		return _netmem_err(ENOMEM, "sim inject: out of memory");
+	memcpy(in->data, frame, len);
+	in->len = (uint32_t)len;
+	q->inj_count++;
+	return (int)queue;
+}
+
+/*
+ * The device receives injected frame f[0, size) into *pkt: split, written
+ * and faulted as generated frames are (frame_copy() reads bytes below
+ * NETMEM_SIM_HDR_LEN from its hdr argument and the rest from pl, so one
+ * contiguous frame is both). Returns 1 when delivered, its header buffer (if
+ * any) added to held[*nh]; 0 when dropped (counted).
+ */
+static int inject_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct netmem_rx_pkt *pkt,
+			const uint8_t *f, uint32_t size, const struct frame_info *fi,
+			netmem_t *held, unsigned *nh)
+{
+	const struct netmem_sim_params *p = &q->sim->p;
+	uint32_t split = p->hdr_split, buf = p->buf_size;
+	uint32_t hl = size < split ? size : split;
+	uint32_t ptotal = size - hl, nps = (ptotal + buf - 1) / buf, written = ptotal;
+	const uint8_t *pl = size > NETMEM_SIM_HDR_LEN ? f + NETMEM_SIM_HDR_LEN : f;
+	struct sim_slot *hs = NULL, ps[NETMEM_RX_MAX_FRAGS];
+	bool trunc = false;
+	int ret = 0;
+
+	q->generated++;
+	if (chance(&q->rng, p->drop_ppm)) {
+		drop(q, fi->seq, NETMEM_SIM_DROP_FAULT);
+		return 0;
+	}
+	if (nps && q->revoked) {
+		drop(q, fi->seq, NETMEM_SIM_DROP_REVOKED);
+		return 0;
+	}
+	if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
+		/* The driver refills mid-poll once before giving up. */
+		sim_refill(rxq);
+		if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
+			drop(q, fi->seq,
+			     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_NO_BUF);
+			return 0;
+		}
+	}
+	if (hl) {
+		hs = &q->hring.s[q->hring.head++ & q->hring.mask];
+		frame_copy(q, hs, 0, false, f, pl, 0, hl);
+	}
+	if (nps && chance(&q->rng, p->trunc_ppm)) {
+		trunc = true;
+		written = (uint32_t)(rng_next(&q->rng) % ptotal);
+	}
+	for (uint32_t j = 0; j < nps; j++) {
+		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+		ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
+		if (at >= written)
+			continue;
+		if (len > written - at)
+			len = written - at;
+		if (ret == 0)
+			ret = frame_copy(q, &ps[j], 0, true, f, pl, hl + at, len);
+	}
+	if (ret < 0) {
+		/* The provider went away under the write, or the write failed. */
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, ret == -ENODEV ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_FAULT);
+		if (ret == -ENODEV && !q->revoked) {
+			queue_revoked(q);
+			netmem_pool_poll(q->ppool);
+		}
+		return 0;
+	}
+	if (chance(&q->rng, p->overflow_ppm)) {
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, NETMEM_SIM_DROP_OVERFLOW);
+		return 0;
+	}
+	if (trunc && !(p->flags & NETMEM_SIM_DELIVER_ERRORS)) {
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, NETMEM_SIM_DROP_TRUNCATED);
+		return 0;
+	}
+	pkt->hdr = hs ? (const char *)(uintptr_t)hs->at : NULL;
+	pkt->hdr_len = hl;
+	pkt->len = size;
+	pkt->seq = fi->seq;
+	pkt->flow = fi->flow;
+	pkt->hash = fi->hash;
+	pkt->csum = fi->csum;
+	pkt->flags = fi->flags | (trunc ? NETMEM_RX_TRUNCATED : 0);
+	pkt->nr_frags = 0;
+	for (uint32_t j = 0; j < nps; j++) {
+		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+		if (at >= written) { /* nothing written here: not delivered */
+			netmem_put(ps[j].h);
+			continue;
+		}
+		if (len > written - at)
+			len = written - at;
+		/* NETMEM_RXD_RESOLVED, as for generated frames. */
+		pkt->frag[pkt->nr_frags++] =
+		    (struct netmem_rx_frag){.token = ps[j].h,
+					    .offset = ps[j].at,
+					    .area_id = q->parea->hdr.id,
+					    .len = len,
+					    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
+	}
+	if (hs)
+		held[(*nh)++] = hs->h;
+	return 1;
+}
+
+/* Receive up to *n waiting injected frames into pkts, oldest first; *n
+ * less the frames taken. Returns how many were delivered. Out of line: the
+ * generator's loop stays as it is. */
+static __attribute__((noinline, cold)) unsigned
+recv_injected(struct sim_queue *q, struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned *n,
+	      netmem_t *held, unsigned *nh)
+{
+	unsigned out = 0;
+
+	sim_refill(rxq);
+	while (q->inj_count && *n) {
+		const struct sim_inj *in = &q->inj[q->inj_head];
+		struct frame_info fi;
+
+		parse_frame(q->sim, in->data, in->len, &fi);
+		out += inject_frame(q, rxq, &pkts[out], in->data, in->len, &fi, held, nh);
+		inj_pop(q);
+		(*n)--;
+	}
+	return out;
+}
+
 static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned max)
 {
 	struct sim_queue *q = _netmem_rxq_priv(rxq);
@@ -437,22 +704,25 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 	netmem_t held[NETMEM_RX_MAX_BATCH];
 	uint8_t hdr[64];
 
-	if (!q->nr_flows)
-		return 0;
-	if (p->max_frames && n > p->max_frames - q->generated)
-		n = (unsigned)(p->max_frames - q->generated);
+	if (unlikely(q->inj_count))
+		out = recv_injected(q, rxq, pkts, &n, held, &nh);
+	if (unlikely(!q->nr_flows || (p->flags & NETMEM_SIM_INJECT_ONLY)))
+		goto done;
+	/* Generated frames are counted by seq: generated counts injected ones too. */
+	if (p->max_frames && n > p->max_frames - q->seq)
+		n = (unsigned)(p->max_frames - q->seq);
 	if (p->rate_pps && n) {
 		uint64_t t = now_ns(), allowed;
 
 		if (!q->t0_ns)
 			q->t0_ns = t;
 		allowed = (uint64_t)((double)(t - q->t0_ns) * (double)p->rate_pps / 1e9) + 1;
-		allowed = allowed > q->generated ? allowed - q->generated : 0;
+		allowed = allowed > q->seq ? allowed - q->seq : 0;
 		if (n > allowed)
 			n = (unsigned)allowed;
 	}
 	if (!n)
-		return 0;
+		goto done;
 	sim_refill(rxq);
 
 	for (unsigned i = 0; i < n; i++) {
@@ -538,9 +808,11 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 				ret = frame_copy(q, &ps[j], 0, true, hdr, pl, hl + at, len);
 		}
 		if (unlikely(ret < 0)) {
-			/* The provider went away under the write. */
+			/* The provider went away under the write, or the
+			 * write failed. */
 			put_frame(hs, ps, nps);
-			drop(q, seq, NETMEM_SIM_DROP_REVOKED);
+			drop(q, seq,
+			     ret == -ENODEV ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_FAULT);
 			if (ret == -ENODEV && !q->revoked) {
 				queue_revoked(q);
 				netmem_pool_poll(q->ppool);
@@ -588,6 +860,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		if (hs)
 			held[nh++] = hs->h;
 	}
+done:
 	_netmem_rxq_hold_hdrs(rxq, held, nh);
 	return (int)out;
 }
@@ -629,6 +902,8 @@ static void sim_destroy(struct netmem_rxq *rxq)
 
 	ring_flush(&q->hring);
 	ring_flush(&q->pring);
+	while (q->inj_count)
+		inj_pop(q);
 	netmem_pool_destroy(q->hpool);
 	netmem_pool_destroy(q->ppool);
 	q->sim->q[q->index] = NULL;
@@ -846,7 +1121,9 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 	}
 	sim->sizes = malloc(p.nr_sizes * sizeof(*sim->sizes));
 	sim->flows = malloc(p.nr_flows * sizeof(*sim->flows));
-	if (!sim->sizes || !sim->flows || pattern_init(sim) < 0) {
+	/* The payload pattern is the generator's; injected frames bring theirs. */
+	if (!sim->sizes || !sim->flows ||
+	    (!(p.flags & NETMEM_SIM_INJECT_ONLY) && pattern_init(sim) < 0)) {
 		sim_free(sim);
 		errno = -_netmem_err(ENOMEM, "sim: out of memory");
 		return NULL;
@@ -938,7 +1215,7 @@ int netmem_sim_verify(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt)
 	if (pkt->len < NETMEM_SIM_HDR_LEN || pkt->len > sizeof(frame) || pkt->hdr_len > pkt->len ||
 	    (pkt->hdr_len && !pkt->hdr))
 		return -EBADMSG;
-	if (pkt->hdr_len)
+	if (pkt->hdr_len) /* hdr is NULL without a header split */
 		memcpy(frame, pkt->hdr, pkt->hdr_len);
 	at = pkt->hdr_len;
 	for (unsigned i = 0; i < pkt->nr_frags; i++) {

@@ -6,6 +6,7 @@
 #include "netmem/provider.h"
 
 extern const struct netmem_provider_ops _netmem_host_ops;
+extern const struct netmem_provider_ops _netmem_fault_ops;
 extern const struct netmem_provider_ops _netmem_hugetlb_ops;
 extern const struct netmem_provider_ops _netmem_memfd_ops;
 extern const struct netmem_provider_ops _netmem_devsim_ops;

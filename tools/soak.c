@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netmem soak: a long receive run with everything going wrong, checking that
+ * nothing is lost and memory stays flat.
+ *
+ * The run is a sequence of epochs. Each epoch creates a payload provider
+ * wrapped in the fault injector (allocations failing at random, short
+ * batches, failing device writes), a sim NIC on it with several queues and
+ * its own faults (drops, truncated writes delivered flagged, completion
+ * overflows), one receive thread per queue and one thread per queue that
+ * gives the tokens back (holding a window of them, so the device feels
+ * back-pressure). Late in the epoch the provider is revoked under live
+ * traffic; then the threads stop, every token is given back, and the
+ * epoch's books must balance:
+ *   - every generated frame was delivered or counted as a drop,
+ *   - every token issued was released, none refused,
+ *   - no payload packet failed its end-to-end check (except flagged ones),
+ *   - destroying the device leaves no token out and the provider no area.
+ * Resident memory (/proc/self/statm) is sampled every second; the run fails
+ * if it ends more than --margin-mb above its value after the warm-up.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netmem/netmem.h"
+#include "netmem/sim.h"
+#include "cmds.h"
+
+#define BATCH 64
+#define RING  4096 /* tokens in flight from a receiver to its returner */
+
+struct soak_queue {
+	struct netmem_rxq *q;
+	pthread_t rx_thr, ret_thr;
+	/* receiver -> returner, single producer single consumer */
+	_Atomic uint64_t head, tail;
+	uint64_t ring[RING];
+	_Atomic int rx_done;
+	unsigned hold;
+	unsigned verify_every;
+	/* results, read after join */
+	uint64_t verified, bad, flagged, revoked_reads, self_released, release_errors;
+	char first_bad[128];
+};
+
+static _Atomic int stop_rx;
+
+static const uint32_t imix[] = {64, 576, 64, 1500, 64, 576, 64, 576, 64, 64, 576, 9000};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Resident set size in KiB, from /proc/self/statm. */
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size, res = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &res) != 2)
+		res = -1;
+	fclose(f);
+	return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: netmem soak [OPTIONS]\n"
+	    "Receive on the sim NIC for a long time with fault injection and periodic\n"
+	    "revoke and re-create of the payload provider; check conservation at every\n"
+	    "epoch and that resident memory stays flat. Exit 0 only if all holds.\n\n"
+	    "  --seconds S      run time (default 60)\n"
+	    "  --queues N       receive queues, each with a receiver and a returner thread "
+	    "(default 4)\n"
+	    "  --epoch S        seconds per provider lifetime; revoked at 80%% (default 2)\n"
+	    "  --provider LIST  inner payload providers, '+'-separated, one per epoch in\n"
+	    "                   turn (default host+memfd+devsim, those registered)\n"
+	    "  --faults ARGS    fault wrapper keys (default fail=4,short=2,wfail=20000)\n"
+	    "  --rate PPS       frames per second per queue (default 50000; 0 = unlimited)\n"
+	    "  --hold N         tokens each returner keeps back (default 128)\n"
+	    "  --verify-every N check every Nth packet end to end (default 8; 1 = all)\n"
+	    "  --warmup S       seconds before the memory reference is taken (default S/5, 2..60)\n"
+	    "  --margin-mb M    allowed growth of resident memory after warm-up (default 16)\n"
+	    "  --verbose        one line per epoch\n"
+	    "  --help           this text\n"
+	    "Under AddressSanitizer set ASAN_OPTIONS=quarantine_size_mb=16 (or similar):\n"
+	    "its quarantine of freed memory otherwise grows the resident size for minutes.\n");
+}
+
+/* Receiver: the queue's owner. */
+static void *rx_main(void *arg)
+{
+	struct soak_queue *s = arg;
+	struct netmem_rx_pkt pkts[BATCH];
+	uint64_t n_pkts = 0;
+
+	netmem_rxq_set_owner(s->q);
+	while (!atomic_load_explicit(&stop_rx, memory_order_relaxed)) {
+		int n = netmem_rxq_recv(s->q, pkts, BATCH);
+
+		if (n <= 0) /* rate-limited device: nothing yet */
+			usleep(500);
+		for (int i = 0; i < n; i++) {
+			struct netmem_rx_pkt *p = &pkts[i];
+
+			if (s->verify_every && ++n_pkts % s->verify_every == 0) {
+				int ret = netmem_sim_verify(s->q, p);
+
+				if (ret == 0) {
+					s->verified++;
+				} else if (ret == -ENODEV) {
+					s->revoked_reads++;
+				} else if (p->flags & NETMEM_RX_TRUNCATED) {
+					s->flagged++; /* delivered flagged: expected to differ */
+				} else {
+					if (!s->bad)
+						snprintf(s->first_bad, sizeof(s->first_bad),
+							 "seq %" PRIu64 " len %u flags %#x: %s",
+							 p->seq, p->len, p->flags, strerror(-ret));
+					s->bad++;
+				}
+			}
+			for (unsigned j = 0; j < p->nr_frags; j++) {
+				/* acquire: the returner's tail store after it read
+				 * the slots we are about to reuse. */
+				uint64_t h = atomic_load_explicit(&s->head, memory_order_relaxed);
+				uint64_t t = atomic_load_explicit(&s->tail, memory_order_acquire);
+
+				if (h - t == RING) { /* returner behind: give it back here */
+					if (netmem_rxq_release(s->q, &p->frag[j].token, 1) != 1)
+						s->release_errors++;
+					s->self_released++;
+					continue;
+				}
+				s->ring[h % RING] = p->frag[j].token;
+				/* release: the slot's store before the new head. */
+				atomic_store_explicit(&s->head, h + 1, memory_order_release);
+			}
+		}
+	}
+	/* release: every push happens before the returner sees rx_done. */
+	atomic_store_explicit(&s->rx_done, 1, memory_order_release);
+	return NULL;
+}
+
+/* Returner: gives tokens back from another thread, holding a window. */
+static void *ret_main(void *arg)
+{
+	struct soak_queue *s = arg;
+	uint64_t *win = calloc(s->hold + BATCH, sizeof(*win));
+	unsigned nwin = 0;
+
+	if (!win) {
+		s->release_errors++;
+		return NULL;
+	}
+	for (;;) {
+		/* acquire rx_done before head: after it, head is final. */
+		int done = atomic_load_explicit(&s->rx_done, memory_order_acquire);
+		/* acquire: pairs with the receiver's release of head. */
+		uint64_t h = atomic_load_explicit(&s->head, memory_order_acquire);
+		uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
+		unsigned got = 0;
+
+		while (t != h && got < BATCH) {
+			win[nwin++] = s->ring[t % RING];
+			t++;
+			got++;
+		}
+		/* release: our reads of the slots before the receiver reuses them. */
+		atomic_store_explicit(&s->tail, t, memory_order_release);
+		if (nwin > s->hold || (done && t == h)) {
+			unsigned n = done && t == h ? nwin : nwin - s->hold;
+
+			if (n && netmem_rxq_release(s->q, win, n) != (int)n)
+				s->release_errors++;
+			memmove(win, win + n, (nwin - n) * sizeof(*win));
+			nwin -= n;
+		}
+		if (done && t == h && nwin == 0)
+			break;
+		if (!got)
+			sched_yield();
+	}
+	free(win);
+	return NULL;
+}
+
+struct totals {
+	uint64_t epochs, packets, bytes, drops, drop_revoked, drop_fault, drop_no_buf;
+	uint64_t verified, flagged, failures, faults_alloc, faults_write, alloc_calls;
+};
+
+/* One provider lifetime. Returns the number of conservation failures. */
+static int run_epoch(unsigned e, double secs, const char *inner, const char *faults, unsigned nq,
+		     uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
+		     struct totals *tot)
+{
+	struct soak_queue *qs = calloc(nq, sizeof(*qs));
+	struct netmem_sim_params sp;
+	struct netmem_provider *prov;
+	struct netmem_fault_stats fs;
+	struct netmem_sim *sim;
+	char spec[512];
+	int fail = 0, held;
+	double t0;
+
+	if (!qs)
+		return 1;
+	snprintf(spec, sizeof(spec), "fault:%s%sseed=%u,inner=%s", faults, *faults ? "," : "",
+		 e + 1, inner);
+	prov = netmem_provider_create(spec);
+	if (!prov) {
+		fprintf(stderr, "netmem soak: provider '%s': %s\n", spec, netmem_last_error());
+		free(qs);
+		return 1;
+	}
+	netmem_sim_params_init(&sp, prov);
+	sp.nr_queues = nq;
+	sp.sizes = imix;
+	sp.nr_sizes = sizeof(imix) / sizeof(imix[0]);
+	sp.payload_chunks = 256;
+	sp.ring_size = 256;
+	sp.nr_flows = 256;
+	sp.drop_ppm = 1000;
+	sp.trunc_ppm = 1000;
+	sp.overflow_ppm = 1000;
+	sp.flags = NETMEM_SIM_DELIVER_ERRORS;
+	sp.seed = e + 1;
+	sp.rate_pps = rate;
+	sim = netmem_sim_create(&sp);
+	if (!sim) {
+		fprintf(stderr, "netmem soak: sim: %s\n", netmem_last_error());
+		netmem_provider_destroy(prov);
+		free(qs);
+		return 1;
+	}
+	atomic_store(&stop_rx, 0);
+	for (unsigned i = 0; i < nq; i++) {
+		qs[i].q = netmem_sim_rxq(sim, i);
+		qs[i].hold = hold;
+		qs[i].verify_every = verify_every;
+		if (pthread_create(&qs[i].rx_thr, NULL, rx_main, &qs[i]) ||
+		    pthread_create(&qs[i].ret_thr, NULL, ret_main, &qs[i])) {
+			fprintf(stderr, "netmem soak: cannot start threads\n");
+			exit(2);
+		}
+	}
+	/* Live traffic, then the device goes away under it. */
+	t0 = now_s();
+	while (now_s() - t0 < secs * 0.8)
+		usleep(10000);
+	netmem_provider_revoke(prov);
+	while (now_s() - t0 < secs)
+		usleep(10000);
+	atomic_store(&stop_rx, 1);
+	for (unsigned i = 0; i < nq; i++) {
+		pthread_join(qs[i].rx_thr, NULL);
+		pthread_join(qs[i].ret_thr, NULL);
+	}
+	/* The books of each queue, with every token back. */
+	for (unsigned i = 0; i < nq; i++) {
+		struct soak_queue *s = &qs[i];
+		struct netmem_rxq_stats st;
+
+		netmem_rxq_set_owner(s->q);
+		netmem_rxq_stats(s->q, &st);
+		if (st.generated != st.packets + st.drops) {
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: generated %" PRIu64
+				" != packets %" PRIu64 " + drops %" PRIu64 "\n",
+				e, i, st.generated, st.packets, st.drops);
+			fail++;
+		}
+		if (st.tokens_held || st.tokens_issued != st.tokens_released || st.bad_release ||
+		    s->release_errors) {
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: tokens issued %" PRIu64
+				" released %" PRIu64 " held %" PRIu64 " refused %" PRIu64
+				", release errors %" PRIu64 "\n",
+				e, i, st.tokens_issued, st.tokens_released, st.tokens_held,
+				st.bad_release, s->release_errors);
+			fail++;
+		}
+		if (s->bad) {
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: %" PRIu64
+				" packets failed verification, first: %s\n",
+				e, i, s->bad, s->first_bad);
+			fail++;
+		}
+		if (!st.revoked) {
+			fprintf(stderr, "netmem soak: epoch %u queue %u: revoke not seen\n", e, i);
+			fail++;
+		}
+		tot->packets += st.packets;
+		tot->bytes += st.bytes;
+		tot->drops += st.drops;
+		tot->drop_revoked += st.drop_revoked;
+		tot->drop_fault += st.drop_fault;
+		tot->drop_no_buf += st.drop_no_buf;
+		tot->verified += s->verified;
+		tot->flagged += s->flagged;
+	}
+	netmem_fault_stats(prov, &fs);
+	tot->faults_alloc += fs.alloc_failed + fs.alloc_short;
+	tot->faults_write += fs.write_failed;
+	tot->alloc_calls += fs.alloc_calls;
+	held = netmem_sim_destroy(sim);
+	if (held != 0) {
+		fprintf(stderr, "netmem soak: epoch %u: %d tokens out at destroy\n", e, held);
+		fail++;
+	}
+	if (netmem_provider_nr_areas(prov) != 0) {
+		fprintf(stderr, "netmem soak: epoch %u: %u payload areas left after destroy\n", e,
+			netmem_provider_nr_areas(prov));
+		fail++;
+	}
+	if (verbose)
+		printf("epoch %u (%s): %" PRIu64 " alloc faults of %" PRIu64 " calls, %" PRIu64
+		       " write faults, %s\n",
+		       e, inner, fs.alloc_failed + fs.alloc_short, fs.alloc_calls, fs.write_failed,
+		       fail ? "FAILED" : "ok");
+	netmem_provider_destroy(prov);
+	free(qs);
+	tot->epochs++;
+	return fail;
+}
+
+int netmem_cmd_soak(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"seconds", required_argument, NULL, 's'},
+	    {"queues", required_argument, NULL, 'q'},
+	    {"epoch", required_argument, NULL, 'e'},
+	    {"provider", required_argument, NULL, 'p'},
+	    {"faults", required_argument, NULL, 'f'},
+	    {"hold", required_argument, NULL, 'H'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"verify-every", required_argument, NULL, 'V'},
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"margin-mb", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	double seconds = 60, epoch = 2, warmup = -1, margin_mb = 16;
+	unsigned nq = 4, hold = 128, verify_every = 8;
+	uint64_t rate = 50000;
+	const char *inner = NULL, *faults = "fail=4,short=2,wfail=20000";
+	char inners[8][128];
+	unsigned nr_inner = 0;
+	int verbose = 0, c, failures = 0;
+	long rss_start, rss_warm = -1, rss_max, rss_end, rss;
+	double t0, last_print;
+	struct totals tot = {0};
+	unsigned e = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'q':
+			nq = (unsigned)atoi(optarg);
+			break;
+		case 'e':
+			epoch = atof(optarg);
+			break;
+		case 'p':
+			inner = optarg;
+			break;
+		case 'f':
+			faults = optarg;
+			break;
+		case 'H':
+			hold = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			rate = strtoull(optarg, NULL, 10);
+			break;
+		case 'V':
+			verify_every = (unsigned)atoi(optarg);
+			break;
+		case 'w':
+			warmup = atof(optarg);
+			break;
+		case 'm':
+			margin_mb = atof(optarg);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (seconds <= 0 || epoch <= 0.05 || nq < 1 || nq > NETMEM_SIM_MAX_QUEUES ||
+	    margin_mb < 0 || hold > 1u << 20) {
+		usage(stderr);
+		return 2;
+	}
+	if (!inner) {
+		static char dflt[64];
+
+		snprintf(dflt, sizeof(dflt), "host%s%s",
+			 netmem_provider_lookup("memfd") ? "+memfd" : "",
+			 netmem_provider_lookup("devsim") ? "+devsim" : "");
+		inner = dflt;
+	}
+	for (const char *s = inner; *s && nr_inner < 8;) {
+		size_t n = strcspn(s, "+");
+
+		if (n == 0 || n >= sizeof(inners[0])) {
+			usage(stderr);
+			return 2;
+		}
+		memcpy(inners[nr_inner], s, n);
+		inners[nr_inner++][n] = 0;
+		s += n + (s[n] == '+');
+	}
+	if (warmup < 0)
+		warmup = seconds / 5 < 2 ? 2 : seconds / 5 > 60 ? 60 : seconds / 5;
+	if (warmup > seconds)
+		warmup = seconds;
+	rss_start = rss_max = rss_kib();
+	printf("netmem soak: %.0f s, %u queues at %" PRIu64 " pps each, epochs of %.1f s, "
+	       "payload fault:%s,inner=%s, warm-up %.0f s, margin %.0f MiB\n",
+	       seconds, nq, rate, epoch, faults, inner, warmup, margin_mb);
+	fflush(stdout);
+	t0 = last_print = now_s();
+	/* Epochs back to back; memory sampled after each. */
+	while (now_s() - t0 < seconds) {
+		double left = seconds - (now_s() - t0);
+
+		failures += run_epoch(e, left < epoch ? (left > 0.1 ? left : 0.1) : epoch,
+				      inners[e % nr_inner], faults, nq, rate, hold, verify_every,
+				      verbose, &tot);
+		e++;
+		rss = rss_kib();
+		if (rss > rss_max)
+			rss_max = rss;
+		if (rss_warm < 0 && now_s() - t0 >= warmup)
+			rss_warm = rss;
+		if (now_s() - last_print >= 10) {
+			last_print = now_s();
+			printf("  %4.0f s: %" PRIu64 " epochs, %" PRIu64 " packets, %" PRIu64
+			       " drops, rss %ld KiB, %d failures\n",
+			       now_s() - t0, tot.epochs, tot.packets, tot.drops, rss, failures);
+			fflush(stdout);
+		}
+	}
+	rss_end = rss_kib();
+	if (rss_end > rss_max)
+		rss_max = rss_end;
+	if (rss_warm < 0)
+		rss_warm = rss_end;
+	printf("netmem soak: %" PRIu64 " epochs (provider created, revoked under traffic and "
+	       "destroyed each), %" PRIu64 " packets, %.2f GB\n",
+	       tot.epochs, tot.packets, tot.bytes / 1e9);
+	printf("  drops %" PRIu64 " (revoked %" PRIu64 ", write faults %" PRIu64
+	       ", no buffer %" PRIu64 "), injected allocation faults %" PRIu64 " of %" PRIu64
+	       " calls, write faults %" PRIu64 "\n",
+	       tot.drops, tot.drop_revoked, tot.drop_fault, tot.drop_no_buf, tot.faults_alloc,
+	       tot.alloc_calls, tot.faults_write);
+	printf("  verified %" PRIu64 " packets end to end (%" PRIu64 " flagged truncated)\n",
+	       tot.verified, tot.flagged);
+	printf("  conservation: %s (%d failures)\n", failures ? "FAILED" : "held", failures);
+	printf("  rss KiB: start %ld, after warm-up %ld, max %ld, end %ld (end - warm-up %+ld, "
+	       "margin %ld)\n",
+	       rss_start, rss_warm, rss_max, rss_end, rss_end - rss_warm, (long)(margin_mb * 1024));
+	if (rss_end - rss_warm > (long)(margin_mb * 1024)) {
+		printf("  memory: GREW beyond the margin\n");
+		return 1;
+	}
+	printf("  memory: flat\n");
+	return failures ? 1 : 0;
+}
