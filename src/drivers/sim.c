@@ -668,26 +668,40 @@ static int inject_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct netm
 	return 1;
 }
 
-/* Receive up to *n waiting injected frames into pkts, oldest first; *n
- * less the frames taken. Returns how many were delivered. Out of line: the
- * generator's loop stays as it is. */
-static __attribute__((noinline, cold)) unsigned
-recv_injected(struct sim_queue *q, struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned *n,
-	      netmem_t *held, unsigned *nh)
+static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned max);
+
+/*
+ * sim_recv() with injected frames waiting or the generator off: the oldest
+ * injected frames first (up to max), then, unless NETMEM_SIM_INJECT_ONLY,
+ * generated ones in the room left. Returns how many were delivered. Out of
+ * line, so the generator's loop in sim_recv() compiles as it would without
+ * injection.
+ */
+static __attribute__((noinline, cold)) int recv_injected(struct netmem_rxq *rxq,
+							 struct netmem_rx_pkt *pkts, unsigned max)
 {
-	unsigned out = 0;
+	struct sim_queue *q = _netmem_rxq_priv(rxq);
+	netmem_t held[NETMEM_SIM_INJECT_MAX];
+	unsigned k = q->inj_count < max ? q->inj_count : max, out = 0, nh = 0;
+	int ret;
 
-	sim_refill(rxq);
-	while (q->inj_count && *n) {
-		const struct sim_inj *in = &q->inj[q->inj_head];
-		struct frame_info fi;
+	if (k) {
+		sim_refill(rxq);
+		for (unsigned i = 0; i < k; i++) {
+			const struct sim_inj *in = &q->inj[q->inj_head];
+			struct frame_info fi;
 
-		parse_frame(q->sim, in->data, in->len, &fi);
-		out += inject_frame(q, rxq, &pkts[out], in->data, in->len, &fi, held, nh);
-		inj_pop(q);
-		(*n)--;
+			parse_frame(q->sim, in->data, in->len, &fi);
+			out += inject_frame(q, rxq, &pkts[out], in->data, in->len, &fi, held, &nh);
+			inj_pop(q);
+		}
+		_netmem_rxq_hold_hdrs(rxq, held, nh);
 	}
-	return out;
+	if ((q->sim->p.flags & NETMEM_SIM_INJECT_ONLY) || k == max)
+		return (int)out;
+	/* inj_count is 0 now: this runs the generator only. */
+	ret = sim_recv(rxq, pkts + out, max - k);
+	return ret < 0 ? ret : (int)out + ret;
 }
 
 static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned max)
@@ -704,10 +718,11 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 	netmem_t held[NETMEM_RX_MAX_BATCH];
 	uint8_t hdr[64];
 
-	if (unlikely(q->inj_count))
-		out = recv_injected(q, rxq, pkts, &n, held, &nh);
-	if (unlikely(!q->nr_flows || (p->flags & NETMEM_SIM_INJECT_ONLY)))
-		goto done;
+	/* One test for injection on the generator's path. */
+	if (unlikely(q->inj_count || (p->flags & NETMEM_SIM_INJECT_ONLY)))
+		return recv_injected(rxq, pkts, max);
+	if (!q->nr_flows)
+		return 0;
 	/* Generated frames are counted by seq: generated counts injected ones too. */
 	if (p->max_frames && n > p->max_frames - q->seq)
 		n = (unsigned)(p->max_frames - q->seq);
@@ -722,7 +737,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			n = (unsigned)allowed;
 	}
 	if (!n)
-		goto done;
+		return 0;
 	sim_refill(rxq);
 
 	for (unsigned i = 0; i < n; i++) {
@@ -860,7 +875,6 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		if (hs)
 			held[nh++] = hs->h;
 	}
-done:
 	_netmem_rxq_hold_hdrs(rxq, held, nh);
 	return (int)out;
 }
