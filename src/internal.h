@@ -96,6 +96,11 @@ struct netmem_pool {
 	uint64_t frag_chunks;
 	uint64_t frag_retired;
 	uint64_t frag_waste_bytes;
+	/* Owner puts of fragments of a chunk no longer being carved, not yet
+	 * subtracted from its refcount: a run of puts on one chunk costs one
+	 * atomic, when the next chunk's run starts or at a slow path. */
+	struct netmem_desc *fput_desc;
+	long fput_pending;
 	bool revoked_seen;
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);
 	void *on_revoke_arg;

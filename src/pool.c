@@ -224,6 +224,7 @@ static inline netmem_t next_gen(netmem_t h)
 /* ---- revocation ------------------------------------------------------- */
 
 static void frag_retire(struct netmem_pool *pool);
+static void frag_put_settle(struct netmem_pool *pool);
 
 /* Close the ring for good and give everything in it to the provider. Spins
  * only on slots a producer reserved and is about to fill. */
@@ -251,6 +252,7 @@ static __cold void pool_on_revoke(struct netmem_pool *pool)
 
 	pool->revoked_seen = true;
 	f->limit = 0; /* every later owner put takes the slow path */
+	frag_put_settle(pool);
 	frag_retire(pool);
 	ring_close_drain(pool);
 	pool_release(pool, f->cache, f->count);
@@ -274,6 +276,7 @@ int netmem_pool_poll(struct netmem_pool *pool)
 {
 	if (!pool)
 		return -EINVAL;
+	frag_put_settle(pool);
 	return pool_check_revoked(pool) ? -ENODEV : 0;
 }
 
@@ -289,6 +292,10 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 		errno = ENODEV;
 		return 0;
 	}
+	/* Deferred fragment puts may hand a chunk back to the (empty) cache. */
+	frag_put_settle(pool);
+	if (f->count)
+		return f->cache[--f->count];
 	n = ring_pop(&pool->ring, f->cache, NETMEM_CACHE_REFILL);
 	if (n) {
 		f->count = n;
@@ -338,8 +345,96 @@ static void recycle_owned(struct netmem_pool *pool, netmem_t h)
 	f->recycle_cached++;
 }
 
+/* The owner dropped a fragmented chunk's last reference: a new generation,
+ * the reference of a whole chunk, and into the cache. */
+static void chunk_reclaim(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	d->handle += _NETMEM_GEN_ONE;
+	atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
+	recycle_owned(pool, d->handle);
+}
+
+/*
+ * Settle the owner's deferred fragment puts with one atomic subtraction. If
+ * that drops the last reference, the chunk is the owner's again.
+ */
+static void frag_put_settle(struct netmem_pool *pool)
+{
+	struct netmem_desc *d = pool->fput_desc;
+	long n = pool->fput_pending, old;
+
+	if (!d)
+		return;
+	pool->fput_desc = NULL;
+	pool->fput_pending = 0;
+	/* acquire: as put_ref's sole-reference test: a count equal to ours
+	 * means every other holder has put (release), so no thread but us
+	 * can touch the count and the chunk is ours without an atomic
+	 * subtraction. */
+	old = atomic_load_explicit(&d->ref, memory_order_acquire);
+	if (old != n)
+		/* acq_rel: as put_ref's decrement: whoever drops the last
+		 * reference sees every other holder's accesses to the chunk. */
+		old = atomic_fetch_sub_explicit(&d->ref, n, memory_order_acq_rel);
+	if (old == n) {
+		chunk_reclaim(pool, d);
+	} else if (old < n) {
+		atomic_fetch_add_explicit(&d->ref, n, memory_order_relaxed);
+		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
+	}
+}
+
+/*
+ * The owner puts a fragment of the chunk it is carving (the out-of-line twin
+ * of the branch in netmem_pool_put_direct): the reference goes back to the
+ * bias, no atomic. frag_users counts fragments handed out and not put by the
+ * owner; remote puts never outnumber it, so at 0 none is out and carving
+ * restarts at offset 0 under a new generation.
+ */
+static void frag_put_carving(struct netmem_pool *pool, netmem_t h)
+{
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = f->frag_cur;
+
+	if (f->frag_users <= 0) {
+		bad_put(pool, h, "reference count underflow (a fragment put twice)");
+		return;
+	}
+	if (--f->frag_users == 0) {
+		d->handle = h + _NETMEM_GEN_ONE;
+		f->frag_off = 0;
+	}
+}
+
 void _netmem_pool_put_slow(struct netmem_pool *pool, netmem_t h)
 {
+	struct _netmem_pool_fast *f = &pool->fast;
+	struct netmem_desc *d = _netmem_desc(h);
+
+	/* Owner puts of fragments of a live pool (limit is 0 once revoked or
+	 * dying, and then every put settles at once). The handle is checked
+	 * valid and ours first. A debug build settles every put at once, so
+	 * that a double put is reported at the put. */
+	if (h && d->handle == h && d->pool == pool && f->limit) {
+		if (d == f->frag_cur) {
+			frag_put_carving(pool, h);
+			return;
+		}
+		if (!NETMEM_DEBUG_ENABLED) {
+			if (d == pool->fput_desc) {
+				pool->fput_pending++;
+				return;
+			}
+			/* relaxed: only tells shared from sole; a stale value
+			 * > 1 merely defers the last put to the settle */
+			if (atomic_load_explicit(&d->ref, memory_order_relaxed) > 1) {
+				frag_put_settle(pool);
+				pool->fput_desc = d;
+				pool->fput_pending = 1;
+				return;
+			}
+		}
+	}
 	if (put_ref(pool, h))
 		recycle_owned(pool, next_gen(h));
 }
@@ -382,7 +477,7 @@ void _netmem_put_remote(netmem_t h)
 void netmem_put_bulk(const netmem_t *h, unsigned n)
 {
 	netmem_t own[64];
-	struct netmem_pool *cur = NULL;
+	struct netmem_pool *cur = NULL, *owned = NULL;
 	unsigned k = 0;
 
 	if (!h)
@@ -402,8 +497,22 @@ void netmem_put_bulk(const netmem_t *h, unsigned n)
 			bad_put(NULL, h[i], "chunk belongs to no pool");
 			continue;
 		}
-		if (atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
-		    _netmem_self()) {
+		if (pool != owned) /* one owner check per run of one pool */
+			owned = atomic_load_explicit(&pool->fast.owner, memory_order_relaxed) ==
+					_netmem_self()
+				    ? pool
+				    : NULL;
+		if (pool == owned) {
+			struct netmem_desc *d = _netmem_desc(h[i]);
+
+			/* Another owner put on the chunk whose run of owner
+			 * puts is being counted (see _netmem_pool_put_slow):
+			 * count it without the call. */
+			if (!NETMEM_DEBUG_ENABLED && d == pool->fput_desc && d->handle == h[i] &&
+			    pool->fast.limit) {
+				pool->fput_pending++;
+				continue;
+			}
 			netmem_pool_put_direct(pool, h[i]);
 			continue;
 		}
@@ -451,7 +560,8 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 	if (!pool || !h)
 		return;
 	f = &pool->fast;
-	/* netmem_pool_put_direct() unrolled with the cache index in a register. */
+	/* netmem_pool_put_direct() with the cache index kept in a register; a
+	 * handle twice in the batch fails its second check (new generation). */
 	cnt = f->count;
 	lim = f->limit;
 	for (unsigned i = 0; i < n; i++) {
@@ -477,30 +587,64 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 /* ---- fragments --------------------------------------------------------- */
 
 /*
- * Stop carving the current chunk: give back the references taken up front
- * and not handed out (the bias). If every fragment was already put, the chunk
- * is the owner's again.
+ * Stop carving the current chunk and return it with the number of
+ * references taken up front (the bias) and not handed out; NULL when none.
  */
-static void frag_retire(struct netmem_pool *pool)
+static struct netmem_desc *frag_detach(struct netmem_pool *pool, long *unused)
 {
 	struct _netmem_pool_fast *f = &pool->fast;
 	struct netmem_desc *d = f->frag_cur;
-	long unused;
 
 	if (!d)
-		return;
-	unused = FRAG_BIAS - f->frag_users;
+		return NULL;
+	*unused = FRAG_BIAS - f->frag_users;
 	pool->frag_retired++;
 	pool->frag_waste_bytes += f->chunk_size - (f->frag_off < f->chunk_size ? f->frag_off : f->chunk_size);
 	f->frag_cur = NULL;
 	f->frag_off = f->chunk_size;
 	f->frag_users = 0;
+	return d;
+}
+
+/*
+ * Stop carving the current chunk and give back its unused bias now. If every
+ * fragment was already put, the chunk is the owner's again.
+ */
+static void frag_retire(struct netmem_pool *pool)
+{
+	long unused;
+	struct netmem_desc *d = frag_detach(pool, &unused);
+
 	/* acq_rel: if we drop the last reference, all fragment users' accesses
 	 * happened before; otherwise our carving happens before their last put. */
-	if (atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused) {
-		d->handle += _NETMEM_GEN_ONE;
-		atomic_store_explicit(&d->ref, 1, memory_order_relaxed);
-		recycle_owned(pool, _netmem_handle(d));
+	if (d && atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused)
+		chunk_reclaim(pool, d);
+}
+
+/*
+ * Stop carving the current chunk, owner's fast variant: the unused bias
+ * joins the deferred owner puts (fput) instead of an atomic subtraction of
+ * its own. The owner's puts of the chunk's fragments add to it, and the
+ * settle (at the next chunk's run of puts, a slow path, poll or stats)
+ * subtracts it all at once, with no atomic at all when by then no other
+ * thread holds a fragment. Until then the chunk cannot recycle, which is
+ * what the bias did before too. A debug build retires at once, so that a
+ * fragment put twice underflows at the put.
+ */
+static void frag_retire_deferred(struct netmem_pool *pool)
+{
+	long unused;
+	struct netmem_desc *d;
+
+	frag_put_settle(pool);
+	if (NETMEM_DEBUG_ENABLED || !pool->fast.limit) {
+		frag_retire(pool);
+		return;
+	}
+	d = frag_detach(pool, &unused);
+	if (d) {
+		pool->fput_desc = d;
+		pool->fput_pending = unused;
 	}
 }
 
@@ -523,7 +667,7 @@ netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 		errno = ENODEV;
 		return 0;
 	}
-	frag_retire(pool);
+	frag_retire_deferred(pool);
 	h = netmem_pool_alloc_direct(pool);
 	if (!h)
 		return 0;
@@ -655,6 +799,7 @@ int netmem_pool_destroy(struct netmem_pool *pool)
 	 * finds the ring closed and gives its chunk to the provider. */
 	atomic_store_explicit(&f->owner, NULL, memory_order_release);
 	f->limit = 0;
+	frag_put_settle(pool);
 	frag_retire(pool);
 	if (!pool->revoked_seen)
 		ring_close_drain(pool);
@@ -687,6 +832,9 @@ int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st)
 	if (!pool || !st)
 		return -EINVAL;
 	f = &pool->fast;
+	/* The owner (or a thread while it is quiescent): settle deferred
+	 * fragment puts so the counts are exact. */
+	frag_put_settle(pool);
 	memset(st, 0, sizeof(*st));
 	in_ring = ring_count(&pool->ring);
 	st->alloc_fast = f->alloc_fast;
@@ -754,6 +902,7 @@ long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbos
 
 	if (!pool)
 		return -EINVAL;
+	frag_put_settle(pool);
 	a = pool->area;
 	f = &pool->fast;
 	in_pool = calloc(a->spec.nr_chunks, 1);

@@ -134,6 +134,28 @@ int netmem_spec_next(const char **args, char *key, size_t keylen, char *val,
 	return 1;
 }
 
+int netmem_spec_uint(const char *prov, const char *key, const char *val,
+		     unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	const char *c = val;
+
+	if (!prov || !key || !val || !out)
+		return -EINVAL;
+	/* Digits only: no sign, no blanks, no base prefix; v*10+d <= max. */
+	for (; *c >= '0' && *c <= '9'; c++) {
+		unsigned long d = (unsigned long)(*c - '0');
+
+		if (d > max || v > (max - d) / 10)
+			break;
+		v = v * 10 + d;
+	}
+	if (c == val || *c)
+		return _netmem_err(EINVAL, "%s: %s '%s' is not 0..%lu", prov, key, val, max);
+	*out = v;
+	return 0;
+}
+
 int netmem_parse_size(const char *s, uint64_t *out)
 {
 	char *end;

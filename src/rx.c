@@ -138,10 +138,19 @@ int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h)
 	return 0;
 }
 
+void _netmem_rxq_hold_hdrs(struct netmem_rxq *q, const netmem_t *h, unsigned n)
+{
+	unsigned room = NETMEM_RX_MAX_BATCH - q->nr_hdr_hold, k = n < room ? n : room;
+
+	memcpy(q->hdr_hold + q->nr_hdr_hold, h, k * sizeof(*h));
+	q->nr_hdr_hold += k;
+	if (k < n)
+		netmem_put_bulk(h + k, n - k);
+}
+
 static void put_held_headers(struct netmem_rxq *q)
 {
-	for (unsigned i = 0; i < q->nr_hdr_hold; i++)
-		netmem_put(q->hdr_hold[i]);
+	netmem_put_bulk(q->hdr_hold, q->nr_hdr_hold);
 	q->nr_hdr_hold = 0;
 }
 
@@ -301,6 +310,7 @@ static void drop_pkt_refs(struct netmem_rx_pkt *p)
 int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned max)
 {
 	unsigned out = 0, issued = 0;
+	bool resolved;
 	int n;
 
 	if (!q || (!pkts && max) ||
@@ -314,6 +324,7 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 	n = q->ops->recv(q, pkts, max);
 	if (n <= 0)
 		return n;
+	resolved = q->ops->flags & NETMEM_RXD_RESOLVED;
 	for (int i = 0; i < n; i++) {
 		struct netmem_rx_pkt *p = &pkts[i];
 		unsigned nf = p->nr_frags;
@@ -331,15 +342,17 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 			netmem_t h = (netmem_t)f->token;
 			uint32_t s = q->free_idx[--q->nr_free];
 			uint32_t g = ++q->gen[s];
-			char *cpu;
 
 			if (unlikely(g == 0))
 				g = q->gen[s] = 1;
 			f->token = (uint64_t)g << 32 | s;
-			f->area_id = netmem_area_id(h);
-			cpu = netmem_address(h);
-			f->addr = cpu ? cpu + f->offset : NULL;
-			f->offset += netmem_area_offset(h);
+			if (!resolved) {
+				char *cpu = netmem_address(h);
+
+				f->area_id = netmem_area_id(h);
+				f->addr = cpu ? cpu + f->offset : NULL;
+				f->offset += netmem_area_offset(h);
+			}
 			atomic_store_explicit(&q->slot[s].h, h, memory_order_relaxed);
 			/* release: a releaser that sees the token also sees h. */
 			atomic_store_explicit(&q->slot[s].tag, f->token, memory_order_release);

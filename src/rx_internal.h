@@ -17,7 +17,10 @@
  *                    and netmem_put()s it when the token is released;
  *   frag[i].offset = the fragment's offset inside that chunk;
  *   frag[i].len    = bytes.
- * area_id and addr are filled by the generic layer. A header buffer that must
+ * area_id and addr are filled by the generic layer, unless the driver sets
+ * NETMEM_RXD_RESOLVED in its ops flags: then it fills them itself and gives
+ * frag[i].offset relative to the area (as the application sees it), which
+ * saves the generic layer a descriptor read per fragment. A header buffer that must
  * stay valid until the next recv is passed with _netmem_rxq_hold_hdr(); the
  * generic layer netmem_put()s it at the next recv or at destroy.
  */
@@ -52,7 +55,11 @@ struct netmem_rx_driver_ops {
 	 * references handed out as tokens stay valid (netmem_put works after
 	 * a pool's destroy). Must not free the queue. Required. */
 	void (*destroy)(struct netmem_rxq *q);
+	unsigned flags; /* NETMEM_RXD_* */
 };
+
+/* The driver fills frags' area_id and addr, and area-relative offsets. */
+#define NETMEM_RXD_RESOLVED 0x1
 
 /*
  * Create a queue for a driver. nr_tokens is the most payload fragments that
@@ -73,5 +80,9 @@ void *_netmem_rxq_priv(const struct netmem_rxq *q);
  * needs more than one per packet.
  */
 int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h);
+
+/* _netmem_rxq_hold_hdr() for n headers at once (those past the limit are
+ * put at once). Owner, inside ops->recv. */
+void _netmem_rxq_hold_hdrs(struct netmem_rxq *q, const netmem_t *h, unsigned n);
 
 #endif

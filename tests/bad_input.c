@@ -32,6 +32,24 @@ int main(void)
 		CHECK(netmem_last_error()[0] != 0);
 		printf("'%s': %s\n", bad_specs[i], netmem_last_error());
 	}
+	{
+		unsigned long u = 99;
+
+		CHECK_EQ(netmem_spec_uint("p", "k", "10", 10, &u), 0);
+		CHECK_EQ(u, 10);
+		CHECK_EQ(netmem_spec_uint("p", "k", "007", 10, &u), 0);
+		CHECK_EQ(u, 7);
+		u = 99;
+		CHECK_EQ(netmem_spec_uint("p", "k", "11", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "5", 1, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "+1", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", " 1", 10, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint("p", "k", "99999999999999999999999", ~0UL, &u), -EINVAL);
+		CHECK_EQ(netmem_spec_uint(NULL, "k", "1", 10, &u), -EINVAL);
+		CHECK_EQ(u, 99); /* failures leave *out alone */
+		CHECK(strstr(netmem_last_error(), "'99999999999999999999999' is not 0..") != NULL);
+	}
 	CHECK_EQ(netmem_parse_size("64M", &v), 0);
 	CHECK_EQ(v, 64 << 20);
 	CHECK_EQ(netmem_parse_size("12Q", &v), -EINVAL);
@@ -151,6 +169,34 @@ int main(void)
 		netmem_put(h);
 		netmem_put(h2);
 	}
+	/* a handle twice in one bulk put: the second is a double put */
+	{
+		netmem_t b[4];
+
+		REQUIRE(netmem_pool_alloc_bulk_direct(pool, b, 3) == 3);
+		b[3] = b[1];
+		netmem_pool_put_bulk_direct(pool, b, 4);
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK_EQ(after.bad_put, 3);
+		CHECK_EQ(after.in_flight, 0);
+		REQUIRE(netmem_pool_alloc_bulk_direct(pool, b, 3) == 3);
+		b[3] = b[0];
+		netmem_put_bulk(b, 4); /* the any-thread path */
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK_EQ(after.bad_put, 4);
+		CHECK_EQ(after.in_flight, 0);
+		/* every chunk is in the cache once: 64 distinct allocations */
+		{
+			netmem_t all[64];
+
+			REQUIRE(netmem_pool_alloc_bulk_direct(pool, all, 64) == 64);
+			for (int i = 0; i < 64; i++)
+				for (int j = i + 1; j < 64; j++)
+					CHECK((all[i] & 0xffffffffffff) != (all[j] & 0xffffffffffff));
+			CHECK_EQ(netmem_pool_alloc_direct(pool), 0);
+			netmem_pool_put_bulk_direct(pool, all, 64);
+		}
+	}
 	/* a handle of another pool put directly to this one: counted, ignored */
 	{
 		struct netmem_pool *other = netmem_pool_create(&pp);
@@ -161,7 +207,7 @@ int main(void)
 		REQUIRE(h);
 		netmem_pool_put_direct(pool, h);
 		REQUIRE(netmem_pool_stats(pool, &after) == 0);
-		CHECK_EQ(after.bad_put, 3);
+		CHECK_EQ(after.bad_put, 5);
 		REQUIRE(netmem_pool_stats(other, &after) == 0);
 		CHECK_EQ(after.in_flight, 1);
 		netmem_put(h); /* routed to its own pool */

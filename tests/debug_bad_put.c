@@ -58,40 +58,14 @@ static void remote_double_put(void)
 	netmem_put(h);
 }
 
-static void expect_abort(void (*fn)(void), const char *name, const char *msg)
-{
-	int fds[2], status;
-	char buf[1024] = { 0 };
-	ssize_t n, len = 0;
-	pid_t pid;
-
-	REQUIRE(pipe(fds) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += n;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	printf("%s: %s", name, buf);
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-	CHECK(strstr(buf, msg) != NULL);
-}
-
 int main(void)
 {
 	prov = netmem_provider_create("host");
 	REQUIRE(prov);
-	expect_abort(double_put, "double put", "stale handle");
-	expect_abort(stale_after_reuse, "stale handle", "stale handle");
-	expect_abort(wrong_pool, "wrong pool", "another pool");
-	expect_abort(remote_double_put, "double put after destroy", "stale handle");
+	t_expect_abort(double_put, "double put", "stale handle");
+	t_expect_abort(stale_after_reuse, "stale handle", "stale handle");
+	t_expect_abort(wrong_pool, "wrong pool", "another pool");
+	t_expect_abort(remote_double_put, "double put after destroy", "stale handle");
 	netmem_provider_destroy(prov);
 	return t_done();
 }

@@ -57,32 +57,6 @@ static void revoked_wrong_pool(void)
 	netmem_pool_put_direct(b, h);
 }
 
-static void expect_abort(void (*fn)(void), const char *name, const char *msg)
-{
-	int fds[2], status;
-	char buf[1024] = { 0 };
-	ssize_t n, len = 0;
-	pid_t pid;
-
-	REQUIRE(pipe(fds) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
-		len += n;
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	printf("%s: %s", name, buf);
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-	CHECK(strstr(buf, msg) != NULL);
-}
-
 static void report(void)
 {
 	struct netmem_provider *p = netmem_provider_create("host");
@@ -111,9 +85,9 @@ static void report(void)
 
 int main(void)
 {
-	expect_abort(revoked_double_put, "revoked double put", "stale handle");
-	expect_abort(revoked_fragment_overput, "revoked fragment put twice", "stale handle");
-	expect_abort(revoked_wrong_pool, "revoked, wrong pool", "another pool");
+	t_expect_abort(revoked_double_put, "revoked double put", "stale handle");
+	t_expect_abort(revoked_fragment_overput, "revoked fragment put twice", "stale handle");
+	t_expect_abort(revoked_wrong_pool, "revoked, wrong pool", "another pool");
 	report();
 	return t_done();
 }

@@ -7,6 +7,9 @@
 #define NETMEM_TEST_HARNESS_H
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,34 @@ static inline int t_done(void)
 		return T_FAIL;
 	}
 	return T_PASS;
+}
+
+/* Run fn in a child whose stderr is captured: it must die of SIGABRT and
+ * print msg (the debug build's checks). */
+static inline void t_expect_abort(void (*fn)(void), const char *name, const char *msg)
+{
+	int fds[2], status;
+	char buf[1024] = { 0 };
+	ssize_t n, len = 0;
+	pid_t pid;
+
+	REQUIRE(pipe(fds) == 0);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - (size_t)len)) > 0)
+		len += n;
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	printf("%s: %s", name, buf);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	CHECK(strstr(buf, msg) != NULL);
 }
 
 /* A small deterministic PRNG (xorshift64*). */

@@ -136,9 +136,11 @@ int netmem_pool_destroy(struct netmem_pool *pool);
 int netmem_pool_set_owner(struct netmem_pool *pool);
 
 /*
- * Owner's regular check (once per batch, like a NAPI poll): notices a revoked
- * provider, empties the cache to the provider, and makes every later
- * allocation fail with ENODEV. Returns 0, -ENODEV once revoked, -EINVAL.
+ * Owner's regular check (once per batch, like a NAPI poll): settles the
+ * owner's deferred fragment puts (a chunk whose last fragment the owner put
+ * is recycled here at the latest), notices a revoked provider, empties the
+ * cache to the provider, and makes every later allocation fail with ENODEV.
+ * Returns 0, -ENODEV once revoked, -EINVAL.
  */
 int netmem_pool_poll(struct netmem_pool *pool);
 
@@ -172,7 +174,10 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
  * into the cache. A stale, double or foreign put
  * aborts in a debug build and is counted (bad_put) and ignored otherwise.
  * Cost: one descriptor cache line read and written; one unlikely branch that
- * takes fragments, full caches and bad puts out of line.
+ * takes fragments, full caches and bad puts out of line. Inside it, a
+ * fragment of the chunk being carved costs no atomic; the owner's puts of
+ * fragments of other chunks are settled with one atomic per run of puts on
+ * the same chunk (at the next such run, slow path, poll or stats).
  */
 static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 {
@@ -183,6 +188,17 @@ static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 	if (unlikely((d->handle != h) | (d->pool != pool) |
 		     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
 		     (n >= f->limit))) {
+		/* A fragment of the chunk the owner is carving: the reference
+		 * goes back to the bias, no atomic. With none left out (remote
+		 * puts never outnumber frag_users), carving restarts at 0
+		 * under a new generation. */
+		if ((d == f->frag_cur) & (d->handle == h) & (f->frag_users > 0)) {
+			if (--f->frag_users == 0) {
+				d->handle = h + _NETMEM_GEN_ONE;
+				f->frag_off = 0;
+			}
+			return;
+		}
 		_netmem_pool_put_slow(pool, h);
 		return;
 	}
@@ -265,7 +281,8 @@ uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool);
 
 /*
  * Snapshot the counters. Owner thread (or any thread while the owner is
- * quiescent). 0 or -EINVAL.
+ * quiescent: it first settles the owner's deferred fragment puts, so that the
+ * counts are exact). 0 or -EINVAL.
  */
 int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st);
 

@@ -147,6 +147,14 @@ unsigned netmem_provider_nr_areas(const struct netmem_provider *p);
 int netmem_spec_next(const char **args, char *key, size_t keylen, char *val,
 		     size_t vallen);
 
+/*
+ * For providers' init: parse `val`, the value of `key` in provider `prov`'s
+ * spec, as a decimal integer 0..max into *out. 0, or -EINVAL with the
+ * message "PROV: KEY 'VAL' is not 0..MAX" in netmem_last_error().
+ */
+int netmem_spec_uint(const char *prov, const char *key, const char *val,
+		     unsigned long max, unsigned long *out);
+
 /* Parse a size with optional K/M/G suffix. 0 or -EINVAL. */
 int netmem_parse_size(const char *s, uint64_t *out);
 

@@ -10,8 +10,9 @@
  * buffers from a host pool and a payload ring of `buf_size`-byte fragments
  * of the payload provider's pool. A frame is split at `hdr_split` bytes: the
  * first part is copied into a header buffer, the rest written into one or
- * more payload buffers through the provider's device-side write
- * (netmem_dev_write), the only access the library makes to payload memory.
+ * more payload buffers through the provider's device-side write operation
+ * (the one netmem_dev_write calls), the only access the library makes to
+ * payload memory.
  *
  * Driving model: the device runs inside netmem_rxq_recv() on the queue's
  * owner thread: it posts free buffers, generates up to the batch's worth of

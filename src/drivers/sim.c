@@ -36,6 +36,10 @@
 struct sim_slot {
 	netmem_t h;
 	uint32_t off;
+	/* Taken at posting, so completion reads no descriptor: the CPU
+	 * address of the buffer (header ring) or its byte offset in the
+	 * area (payload ring). */
+	uint64_t at;
 };
 
 /* A ring of posted buffers: [head, tail) are posted, oldest first. */
@@ -47,6 +51,7 @@ struct sim_ring {
 };
 
 struct sim_flow {
+	uint8_t tmpl[64]; /* the frame's header with length, id, checksums and seq 0 */
 	uint32_t hash;
 	uint32_t ip_sum; /* one's-complement sum of the IPv4 header's fixed words */
 	uint16_t sport, dport;
@@ -58,6 +63,8 @@ struct sim_queue {
 	struct netmem_rxq *rxq;
 	unsigned index;
 	struct netmem_pool *hpool, *ppool;
+	struct netmem_area *parea; /* the payload pool's area: device writes go here */
+	char *pcpu;		   /* its CPU address, NULL when unreadable */
 	struct sim_ring hring, pring;
 	uint32_t hdr_buf; /* header buffer bytes */
 	bool revoked;	  /* payload provider revoke noticed */
@@ -69,13 +76,13 @@ struct sim_queue {
 	uint64_t seq;
 	uint64_t rng;
 	uint64_t t0_ns;
+	/* counters */
 	/* frames injected by the application, received before generated ones */
 	struct sim_inj {
 		uint8_t *data;
 		uint32_t len;
 	} inj[NETMEM_SIM_INJECT_MAX];
 	unsigned inj_head, inj_count;
-	/* counters */
 	uint64_t generated;
 	uint64_t drop_no_buf, drop_revoked, drop_fault, drop_overflow, drop_truncated;
 };
@@ -273,6 +280,7 @@ static int sim_refill(struct netmem_rxq *rxq)
 			s->h = netmem_pool_alloc_frag_direct(q->hpool, q->hdr_buf, &s->off);
 			if (!s->h)
 				break;
+			s->at = (uint64_t)(uintptr_t)((char *)netmem_address(s->h) + s->off);
 			q->hring.tail++;
 		}
 	}
@@ -285,18 +293,36 @@ static int sim_refill(struct netmem_rxq *rxq)
 				queue_revoked(q);
 			break;
 		}
+		s->at = netmem_area_offset(s->h) + s->off;
 		q->pring.tail++;
 	}
 	return q->revoked ? -ENODEV : (int)ring_count(&q->pring);
 }
 
 /*
+ * The device's write of payload bytes at byte `at` of the payload area: the
+ * provider's write operation, as netmem_dev_write() makes it, without that
+ * call's per-call handle and bounds checks (the buffer was posted by this
+ * device from its own pool, so both hold by construction). The revoke check
+ * stays, per write.
+ */
+static inline int dev_write(const struct sim_queue *q, uint64_t at, const void *src, uint32_t len)
+{
+	struct netmem_area *a = q->parea;
+
+	/* acquire: as netmem_is_revoked(); pairs with the revoke's release. */
+	if (unlikely(atomic_load_explicit(&a->hdr.revoked, memory_order_acquire)))
+		return -ENODEV;
+	return a->prov->ops->write(a->prov, &a->spec, (size_t)at, src, len);
+}
+
+/*
  * Copy frame bytes [from, from + len) (the frame is hdr[0, NETMEM_SIM_HDR_LEN)
- * then pl[...]) to offset `off` of chunk h: a memcpy for header memory, the
+ * then pl[...]) to byte `off` of buffer s: a memcpy for header memory, the
  * provider's device-side write for payload memory.
  */
-static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr, const uint8_t *pl,
-		      uint32_t from, uint32_t len)
+static int frame_copy(const struct sim_queue *q, const struct sim_slot *s, uint32_t off, bool dev,
+		      const uint8_t *hdr, const uint8_t *pl, uint32_t from, uint32_t len)
 {
 	while (len) {
 		const uint8_t *src;
@@ -313,11 +339,11 @@ static int frame_copy(netmem_t h, uint32_t off, bool dev, const uint8_t *hdr, co
 		if (n > len)
 			n = len;
 		if (dev) {
-			ret = netmem_dev_write(h, off, src, n);
+			ret = dev_write(q, s->at + off, src, n);
 			if (ret < 0)
 				return ret;
 		} else {
-			memcpy((char *)netmem_address(h) + off, src, n);
+			memcpy((char *)(uintptr_t)s->at + off, src, n);
 		}
 		off += n;
 		from += n;
@@ -337,59 +363,68 @@ static uint16_t ip_csum(const uint8_t *ip)
 	return (uint16_t)~sum;
 }
 
-/* Build the 58 header bytes of a frame. */
-static void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t flow, uint32_t size,
-		      uint64_t seq, uint32_t csum)
+/* The header bytes of flow f that do not change from frame to frame, into
+ * the flow's 64-byte template (the rest of it zero). */
+static void build_tmpl(struct sim_flow *f, uint32_t flow)
 {
 	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
+	uint8_t *b = f->tmpl;
 	uint16_t v16;
 	uint32_t v32;
-	uint64_t v64;
 
+	memset(b, 0, sizeof(f->tmpl));
 	memcpy(b + OFF_ETH, eth, sizeof(eth));
 	b[OFF_IP + 0] = 0x45;
-	b[OFF_IP + 1] = 0;
-	v16 = htobe16((uint16_t)(size - 14));
-	memcpy(b + OFF_IP + 2, &v16, 2);
-	v16 = htobe16((uint16_t)seq);
-	memcpy(b + OFF_IP + 4, &v16, 2);
 	b[OFF_IP + 6] = 0x40; /* don't fragment */
-	b[OFF_IP + 7] = 0;
 	b[OFF_IP + 8] = 64;
 	b[OFF_IP + 9] = 17; /* UDP */
-	b[OFF_IP + 10] = b[OFF_IP + 11] = 0;
 	v32 = htobe32(f->saddr);
 	memcpy(b + OFF_IP + 12, &v32, 4);
 	v32 = htobe32(f->daddr);
 	memcpy(b + OFF_IP + 16, &v32, 4);
-	{
-		/* The fixed words are summed once per flow; add length and id. */
-		uint32_t sum = f->ip_sum + (uint16_t)(size - 14) + (uint16_t)seq;
-
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		v16 = htobe16((uint16_t)~sum);
-		memcpy(b + OFF_IP + 10, &v16, 2);
-	}
 	v16 = htobe16(f->sport);
 	memcpy(b + OFF_UDP, &v16, 2);
 	v16 = htobe16(f->dport);
 	memcpy(b + OFF_UDP + 2, &v16, 2);
-	v16 = htobe16((uint16_t)(size - OFF_UDP));
-	memcpy(b + OFF_UDP + 4, &v16, 2);
-	b[OFF_UDP + 6] = b[OFF_UDP + 7] = 0; /* no UDP checksum */
-	v64 = htobe64(seq);
-	memcpy(b + OFF_SIM, &v64, 8);
 	v32 = htobe32(flow);
 	memcpy(b + OFF_SIM + 8, &v32, 4);
+}
+
+/* Build the 58 header bytes of a frame into b, which has room for 64 (the
+ * template is copied whole; bytes 58..63 are zeros the caller may
+ * overwrite): the flow's template, then the per-frame fields. */
+static inline void build_hdr(uint8_t *b, const struct sim_flow *f, uint32_t size, uint64_t seq,
+			     uint32_t csum)
+{
+	/* The fixed words are summed once per flow; add length and id. */
+	uint32_t sum = f->ip_sum + (uint16_t)(size - 14) + (uint16_t)seq;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	memcpy(b, f->tmpl, sizeof(f->tmpl));
+	v16 = htobe16((uint16_t)(size - 14));
+	memcpy(b + OFF_IP + 2, &v16, 2);
+	v16 = htobe16((uint16_t)seq);
+	memcpy(b + OFF_IP + 4, &v16, 2);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	v16 = htobe16((uint16_t)~sum);
+	memcpy(b + OFF_IP + 10, &v16, 2);
+	v16 = htobe16((uint16_t)(size - OFF_UDP));
+	memcpy(b + OFF_UDP + 4, &v16, 2);
+	v64 = htobe64(seq);
+	memcpy(b + OFF_SIM, &v64, 8);
 	v32 = htobe32(csum);
 	memcpy(b + OFF_SIM + 12, &v32, 4);
 }
 
-/* Payload start in the pattern for frame seq of queue qi. */
+/* Payload start in the pattern for frame seq of queue qi. Consecutive
+ * frames start one byte apart (so every alignment occurs), which keeps the
+ * checksum tables' reads sequential: a new cache line every 8 frames. */
 static inline uint32_t pattern_off(unsigned qi, uint64_t seq)
 {
-	return (uint32_t)((seq * 65u + qi * 977u) & (PATTERN_WINDOW - 1));
+	return (uint32_t)((seq + qi * 977u) & (PATTERN_WINDOW - 1));
 }
 
 /* Put back the buffers of a frame that will not be delivered. */
@@ -399,107 +434,6 @@ static void put_frame(struct sim_slot *hs, const struct sim_slot *ps, unsigned n
 		netmem_put(hs->h);
 	for (unsigned j = 0; j < nps; j++)
 		netmem_put(ps[j].h);
-}
-
-/*
- * The device receives one frame: bytes [0, NETMEM_SIM_HDR_LEN) from hdr, the
- * rest from pl (hdr and pl may be one contiguous frame). Writes it into
- * posted buffers and completes it into *pkt. Returns 1 when delivered, 0
- * when dropped (counted).
- */
-static int receive_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct netmem_rx_pkt *pkt,
-			 const uint8_t *hdr, const uint8_t *pl, uint32_t size,
-			 const struct frame_info *fi)
-{
-	const struct netmem_sim_params *p = &q->sim->p;
-	uint32_t split = p->hdr_split, buf = p->buf_size;
-	uint32_t hl = size < split ? size : split;
-	uint32_t ptotal = size - hl, nps = (ptotal + buf - 1) / buf, written = ptotal;
-	struct sim_slot *hs = NULL, ps[NETMEM_RX_MAX_FRAGS];
-	bool trunc = false;
-	int ret = 0;
-
-	q->generated++;
-	if (unlikely(chance(&q->rng, p->drop_ppm))) {
-		drop(q, fi->seq, NETMEM_SIM_DROP_FAULT);
-		return 0;
-	}
-	if (unlikely(nps && q->revoked)) {
-		drop(q, fi->seq, NETMEM_SIM_DROP_REVOKED);
-		return 0;
-	}
-	if (unlikely((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps)) {
-		/* The driver refills mid-poll once before giving up. */
-		sim_refill(rxq);
-		if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
-			drop(q, fi->seq,
-			     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_NO_BUF);
-			return 0;
-		}
-	}
-	if (hl) {
-		hs = &q->hring.s[q->hring.head++ & q->hring.mask];
-		frame_copy(hs->h, hs->off, false, hdr, pl, 0, hl);
-	}
-	if (unlikely(nps && chance(&q->rng, p->trunc_ppm))) {
-		trunc = true;
-		written = (uint32_t)(rng_next(&q->rng) % ptotal);
-	}
-	for (uint32_t j = 0; j < nps; j++) {
-		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
-
-		ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
-		if (at >= written)
-			continue;
-		if (len > written - at)
-			len = written - at;
-		if (ret == 0)
-			ret = frame_copy(ps[j].h, ps[j].off, true, hdr, pl, hl + at, len);
-	}
-	if (unlikely(ret < 0)) {
-		/* The provider went away under the write, or the write failed. */
-		put_frame(hs, ps, nps);
-		drop(q, fi->seq, ret == -ENODEV ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_FAULT);
-		if (ret == -ENODEV && !q->revoked) {
-			queue_revoked(q);
-			netmem_pool_poll(q->ppool);
-		}
-		return 0;
-	}
-	if (unlikely(chance(&q->rng, p->overflow_ppm))) {
-		put_frame(hs, ps, nps);
-		drop(q, fi->seq, NETMEM_SIM_DROP_OVERFLOW);
-		return 0;
-	}
-	if (unlikely(trunc && !(p->flags & NETMEM_SIM_DELIVER_ERRORS))) {
-		put_frame(hs, ps, nps);
-		drop(q, fi->seq, NETMEM_SIM_DROP_TRUNCATED);
-		return 0;
-	}
-	pkt->hdr = hs ? (const char *)netmem_address(hs->h) + hs->off : NULL;
-	pkt->hdr_len = hl;
-	pkt->len = size;
-	pkt->seq = fi->seq;
-	pkt->flow = fi->flow;
-	pkt->hash = fi->hash;
-	pkt->csum = fi->csum;
-	pkt->flags = fi->flags | (trunc ? NETMEM_RX_TRUNCATED : 0);
-	pkt->nr_frags = 0;
-	for (uint32_t j = 0; j < nps; j++) {
-		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
-
-		if (at >= written) { /* nothing written here: not delivered */
-			netmem_put(ps[j].h);
-			continue;
-		}
-		if (len > written - at)
-			len = written - at;
-		pkt->frag[pkt->nr_frags++] =
-		    (struct netmem_rx_frag){.token = ps[j].h, .offset = ps[j].off, .len = len};
-	}
-	if (hs)
-		_netmem_rxq_hold_hdr(rxq, hs->h);
-	return 1;
 }
 
 /*
@@ -622,13 +556,125 @@ int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame,
 	return (int)queue;
 }
 
+/*
+ * The device receives one injected frame (contiguous bytes): the generator's
+ * per-frame path with the frame's own bytes. Returns 1 when delivered into
+ * *pkt, 0 when dropped (counted). A header buffer to hold goes to held[].
+ */
+static int receive_injected(struct sim_queue *q, struct netmem_rxq *rxq, struct netmem_rx_pkt *pkt,
+			    const uint8_t *frame, uint32_t size, const struct frame_info *fi,
+			    netmem_t *held, unsigned *nh)
+{
+	const struct netmem_sim_params *p = &q->sim->p;
+	uint32_t split = p->hdr_split, buf = p->buf_size;
+	uint32_t hl = size < split ? size : split;
+	uint32_t ptotal = size - hl, written = ptotal;
+	uint32_t nps = (ptotal + buf - 1) / buf;
+	/* One contiguous frame: pl continues where the 58 header bytes end. */
+	const uint8_t *pl = size > NETMEM_SIM_HDR_LEN ? frame + NETMEM_SIM_HDR_LEN : frame;
+	struct sim_slot *hs = NULL, ps[NETMEM_RX_MAX_FRAGS];
+	bool trunc = false;
+	int ret = 0;
+
+	q->generated++;
+	if (unlikely(chance(&q->rng, p->drop_ppm))) {
+		drop(q, fi->seq, NETMEM_SIM_DROP_FAULT);
+		return 0;
+	}
+	if (unlikely(nps && q->revoked)) {
+		drop(q, fi->seq, NETMEM_SIM_DROP_REVOKED);
+		return 0;
+	}
+	if (unlikely((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps)) {
+		sim_refill(rxq);
+		if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
+			drop(q, fi->seq,
+			     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_NO_BUF);
+			return 0;
+		}
+	}
+	if (hl) {
+		hs = &q->hring.s[q->hring.head++ & q->hring.mask];
+		frame_copy(q, hs, 0, false, frame, pl, 0, hl);
+	}
+	if (unlikely(nps && chance(&q->rng, p->trunc_ppm))) {
+		trunc = true;
+		written = (uint32_t)(rng_next(&q->rng) % ptotal);
+	}
+	for (uint32_t j = 0; j < nps; j++) {
+		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+		ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
+		if (at >= written)
+			continue;
+		if (len > written - at)
+			len = written - at;
+		if (ret == 0)
+			ret = frame_copy(q, &ps[j], 0, true, frame, pl, hl + at, len);
+	}
+	if (unlikely(ret < 0)) {
+		/* The provider went away under the write, or the write failed. */
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, ret == -ENODEV ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_FAULT);
+		if (ret == -ENODEV && !q->revoked) {
+			queue_revoked(q);
+			netmem_pool_poll(q->ppool);
+		}
+		return 0;
+	}
+	if (unlikely(chance(&q->rng, p->overflow_ppm))) {
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, NETMEM_SIM_DROP_OVERFLOW);
+		return 0;
+	}
+	if (unlikely(trunc && !(p->flags & NETMEM_SIM_DELIVER_ERRORS))) {
+		put_frame(hs, ps, nps);
+		drop(q, fi->seq, NETMEM_SIM_DROP_TRUNCATED);
+		return 0;
+	}
+	pkt->hdr = hs ? (const char *)(uintptr_t)hs->at : NULL;
+	pkt->hdr_len = hl;
+	pkt->len = size;
+	pkt->seq = fi->seq;
+	pkt->flow = fi->flow;
+	pkt->hash = fi->hash;
+	pkt->csum = fi->csum;
+	pkt->flags = fi->flags | (trunc ? NETMEM_RX_TRUNCATED : 0);
+	pkt->nr_frags = 0;
+	for (uint32_t j = 0; j < nps; j++) {
+		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+		if (at >= written) { /* nothing written here: not delivered */
+			netmem_put(ps[j].h);
+			continue;
+		}
+		if (len > written - at)
+			len = written - at;
+		pkt->frag[pkt->nr_frags++] =
+		    (struct netmem_rx_frag){.token = ps[j].h,
+					    .offset = ps[j].at,
+					    .area_id = q->parea->hdr.id,
+					    .len = len,
+					    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
+	}
+	if (hs)
+		held[(*nh)++] = hs->h;
+	return 1;
+}
+
 static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned max)
 {
 	struct sim_queue *q = _netmem_rxq_priv(rxq);
 	struct netmem_sim *sim = q->sim;
 	const struct netmem_sim_params *p = &sim->p;
-	unsigned n = max, out = 0;
-	uint8_t hdr[NETMEM_SIM_HDR_LEN];
+	uint32_t split = p->hdr_split, buf = p->buf_size;
+	/* In locals: the stores into pkts could alias p for the compiler. */
+	const uint32_t drop_ppm = p->drop_ppm, trunc_ppm = p->trunc_ppm;
+	const uint32_t overflow_ppm = p->overflow_ppm;
+	const bool deliver_errors = p->flags & NETMEM_SIM_DELIVER_ERRORS;
+	unsigned n = max, out = 0, nh = 0;
+	netmem_t held[NETMEM_RX_MAX_BATCH];
+	uint8_t hdr[64];
 
 	if (q->inj_count) {
 		sim_refill(rxq);
@@ -637,17 +683,16 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			struct frame_info fi;
 
 			parse_frame(sim, in->data, in->len, &fi);
-			/* One contiguous frame: pl continues where hdr ends. */
-			out += receive_frame(
-			    q, rxq, &pkts[out], in->data,
-			    in->len > NETMEM_SIM_HDR_LEN ? in->data + NETMEM_SIM_HDR_LEN : in->data,
-			    in->len, &fi);
+			out +=
+			    receive_injected(q, rxq, &pkts[out], in->data, in->len, &fi, held, &nh);
 			inj_pop(q);
 			n--;
 		}
 	}
 	if (!q->nr_flows || (p->flags & NETMEM_SIM_INJECT_ONLY))
-		return (int)out;
+		n = 0;
+	/* The generator's own frames: seq counts them (generated counts
+	 * injected ones too). */
 	if (p->max_frames && n > p->max_frames - q->seq)
 		n = (unsigned)(p->max_frames - q->seq);
 	if (p->rate_pps && n) {
@@ -660,29 +705,146 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		if (n > allowed)
 			n = (unsigned)allowed;
 	}
-	if (!n)
-		return (int)out;
-	sim_refill(rxq);
+	if (n)
+		sim_refill(rxq);
 
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t size = sim->sizes[q->size_cur];
 		uint32_t fid = q->flows[q->flow_cur];
 		const struct sim_flow *f = &sim->flows[fid];
 		uint64_t seq = q->seq++;
+		uint32_t hl = size < split ? size : split;
+		uint32_t ptotal = size - hl, written = ptotal;
+		/* No division for the common one-buffer frame. */
+		uint32_t nps = ptotal <= buf ? ptotal != 0 : (ptotal + buf - 1) / buf;
 		uint32_t po = pattern_off(q->index, seq);
-		struct frame_info fi = {.seq = seq,
-					.flow = fid,
-					.hash = f->hash,
-					.flags = NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM};
+		const uint8_t *pl = sim->pattern + po;
+		uint32_t csum = window_csum(sim, po, size - NETMEM_SIM_HDR_LEN);
+		struct sim_slot *hs = NULL, ps[NETMEM_RX_MAX_FRAGS];
+		struct netmem_rx_pkt *pkt;
+		bool trunc = false;
+		int ret = 0;
 
 		if (++q->size_cur == p->nr_sizes)
 			q->size_cur = 0;
 		if (++q->flow_cur == q->nr_flows)
 			q->flow_cur = 0;
-		fi.csum = window_csum(sim, po, size - NETMEM_SIM_HDR_LEN);
-		build_hdr(hdr, f, fid, size, seq, fi.csum);
-		out += receive_frame(q, rxq, &pkts[out], hdr, sim->pattern + po, size, &fi);
+		q->generated++;
+
+		if (unlikely(chance(&q->rng, drop_ppm))) {
+			drop(q, seq, NETMEM_SIM_DROP_FAULT);
+			continue;
+		}
+		if (unlikely(nps && q->revoked)) {
+			drop(q, seq, NETMEM_SIM_DROP_REVOKED);
+			continue;
+		}
+		if (unlikely((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps)) {
+			/* The driver refills mid-poll once before giving up. */
+			sim_refill(rxq);
+			if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
+				drop(q, seq,
+				     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED
+						       : NETMEM_SIM_DROP_NO_BUF);
+				continue;
+			}
+		}
+		if (hl >= NETMEM_SIM_HDR_LEN) {
+			/* Straight into the header buffer: it has room for 64
+			 * bytes (hdr_buf is the split rounded up to 64). */
+			uint8_t *hb;
+
+			hs = &q->hring.s[q->hring.head++ & q->hring.mask];
+			hb = (uint8_t *)(uintptr_t)hs->at;
+			build_hdr(hb, f, size, seq, csum);
+			if (hl > NETMEM_SIM_HDR_LEN)
+				memcpy(hb + NETMEM_SIM_HDR_LEN, pl, hl - NETMEM_SIM_HDR_LEN);
+		} else {
+			/* Split inside the headers: the rest goes to payload. */
+			build_hdr(hdr, f, size, seq, csum);
+			if (hl) {
+				hs = &q->hring.s[q->hring.head++ & q->hring.mask];
+				frame_copy(q, hs, 0, false, hdr, pl, 0, hl);
+			}
+		}
+		if (unlikely(nps && chance(&q->rng, trunc_ppm))) {
+			trunc = true;
+			written = (uint32_t)(rng_next(&q->rng) % ptotal);
+		}
+		for (uint32_t j = 0; j < nps; j++) {
+			uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+			ps[j] = q->pring.s[q->pring.head++ & q->pring.mask];
+			/* The chunk's descriptor, cold since posting, is read
+			 * when the application gives the token back: start
+			 * fetching it now, behind the write. */
+			__builtin_prefetch(_netmem_desc(ps[j].h));
+			if (at >= written)
+				continue;
+			if (len > written - at)
+				len = written - at;
+			if (ret)
+				continue;
+			if (hl >= NETMEM_SIM_HDR_LEN)
+				ret = dev_write(q, ps[j].at, pl + (hl - NETMEM_SIM_HDR_LEN) + at,
+						len);
+			else
+				ret = frame_copy(q, &ps[j], 0, true, hdr, pl, hl + at, len);
+		}
+		if (unlikely(ret < 0)) {
+			/* The provider went away under the write, or the
+			 * write failed (a counted fault, not a revoke). */
+			put_frame(hs, ps, nps);
+			drop(q, seq,
+			     ret == -ENODEV ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_FAULT);
+			if (ret == -ENODEV && !q->revoked) {
+				queue_revoked(q);
+				netmem_pool_poll(q->ppool);
+			}
+			continue;
+		}
+		if (unlikely(chance(&q->rng, overflow_ppm))) {
+			put_frame(hs, ps, nps);
+			drop(q, seq, NETMEM_SIM_DROP_OVERFLOW);
+			continue;
+		}
+		if (unlikely(trunc && !deliver_errors)) {
+			put_frame(hs, ps, nps);
+			drop(q, seq, NETMEM_SIM_DROP_TRUNCATED);
+			continue;
+		}
+		pkt = &pkts[out++];
+		pkt->hdr = hs ? (const char *)(uintptr_t)hs->at : NULL;
+		pkt->hdr_len = hl;
+		pkt->len = size;
+		pkt->seq = seq;
+		pkt->flow = fid;
+		pkt->hash = f->hash;
+		pkt->csum = csum;
+		pkt->flags =
+		    NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM | (trunc ? NETMEM_RX_TRUNCATED : 0);
+		pkt->nr_frags = 0;
+		for (uint32_t j = 0; j < nps; j++) {
+			uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+			if (at >= written) { /* nothing written here: not delivered */
+				netmem_put(ps[j].h);
+				continue;
+			}
+			if (len > written - at)
+				len = written - at;
+			/* NETMEM_RXD_RESOLVED: area and address from posting. */
+			pkt->frag[pkt->nr_frags++] =
+			    (struct netmem_rx_frag){.token = ps[j].h,
+						    .offset = ps[j].at,
+						    .area_id = q->parea->hdr.id,
+						    .len = len,
+						    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
+		}
+		if (hs)
+			held[nh++] = hs->h;
 	}
+	_netmem_rxq_hold_hdrs(rxq, held, nh);
 	return (int)out;
 }
 
@@ -739,6 +901,7 @@ static const struct netmem_rx_driver_ops sim_ops = {
     .stats = sim_stats,
     .set_owner = sim_set_owner,
     .destroy = sim_destroy,
+    .flags = NETMEM_RXD_RESOLVED,
 };
 
 /* ---- create / destroy ----------------------------------------------------- */
@@ -852,6 +1015,8 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 		err = errno;
 		goto fail;
 	}
+	q->parea = q->ppool->area;
+	q->pcpu = q->parea->spec.cpu_base;
 	chunk = netmem_pool_chunk_size(q->ppool);
 	if (p->buf_size > chunk) {
 		err = -_netmem_err(EINVAL, "sim: buf_size %u above the payload chunk size %u",
@@ -960,6 +1125,7 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 			     (fl->saddr & 0xffff) + (fl->daddr >> 16) + (fl->daddr & 0xffff);
 		fl->hash = mix32((uint64_t)fl->saddr << 32 ^ fl->daddr ^
 				 ((uint64_t)fl->sport << 16 | fl->dport) ^ p.seed);
+		build_tmpl(fl, f);
 	}
 	sim->hprov = p.header;
 	if (!sim->hprov) {
@@ -1032,7 +1198,7 @@ int netmem_sim_verify(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt)
 	if (pkt->len < NETMEM_SIM_HDR_LEN || pkt->len > sizeof(frame) || pkt->hdr_len > pkt->len ||
 	    (pkt->hdr_len && !pkt->hdr))
 		return -EBADMSG;
-	if (pkt->hdr_len) /* hdr is NULL without a header split */
+	if (pkt->hdr_len)
 		memcpy(frame, pkt->hdr, pkt->hdr_len);
 	at = pkt->hdr_len;
 	for (unsigned i = 0; i < pkt->nr_frags; i++) {

@@ -133,17 +133,15 @@ static int cuda_init(struct netmem_provider *p, const char *args)
 	CUresult r;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *end;
-		long v = strtol(val, &end, 10);
+		unsigned long v;
 
 		if (!strcmp(key, "device")) {
-			if (*end || v < 0 || v > INT_MAX)
-				return _netmem_err(EINVAL, "cuda: device '%s' is not a device number", val);
+			if (netmem_spec_uint("cuda", key, val, INT_MAX, &v))
+				return -EINVAL;
 			ordinal = (int)v;
 		} else if (!strcmp(key, "order")) {
-			if (*end || v < 0 || v > NETMEM_MAX_ORDER)
-				return _netmem_err(EINVAL, "cuda: order '%s' is not 0..%d", val,
-						   NETMEM_MAX_ORDER);
+			if (netmem_spec_uint("cuda", key, val, NETMEM_MAX_ORDER, &v))
+				return -EINVAL;
 			order = (unsigned)v;
 		} else {
 			return _netmem_err(EINVAL, "cuda: unknown key '%s' (known: device, order)", key);

@@ -51,13 +51,11 @@ static int devsim_init(struct netmem_provider *p, const char *args)
 	int ret;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *end;
-		long v = strtol(val, &end, 10);
+		unsigned long v;
 
 		if (!strcmp(key, "order")) {
-			if (*end || v < 0 || v > NETMEM_MAX_ORDER)
-				return _netmem_err(EINVAL, "devsim: order '%s' is not 0..%d", val,
-						   NETMEM_MAX_ORDER);
+			if (netmem_spec_uint("devsim", key, val, NETMEM_MAX_ORDER, &v))
+				return -EINVAL;
 			order = (unsigned)v;
 		} else {
 			return _netmem_err(EINVAL, "devsim: unknown key '%s' (known: order)", key);
@@ -161,7 +159,8 @@ static uint64_t devsim_dma_addr(struct netmem_provider *p, const struct netmem_a
 static int devsim_write(struct netmem_provider *p, const struct netmem_area_spec *s,
 			size_t off, const void *src, size_t len)
 {
-	struct devsim_priv *dp = netmem_provider_priv(p);
+	/* p->priv rather than the exported getter: every device write. */
+	struct devsim_priv *dp = p->priv;
 	const struct devsim_area *da = s->priv;
 
 	/* relaxed: a flag only; the core orders revocation against handles. */

@@ -122,22 +122,19 @@ static int dmabuf_init(struct netmem_provider *p, const char *args)
 	off_t end;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *e;
-		long v = strtol(val, &e, 10);
+		unsigned long v;
 
 		if (!strcmp(key, "fd")) {
-			if (*e || v < 0 || v > INT_MAX)
-				return _netmem_err(EINVAL, "dmabuf: fd '%s' is not a file descriptor number",
-						   val);
+			if (netmem_spec_uint("dmabuf", key, val, INT_MAX, &v))
+				return -EINVAL;
 			fd = (int)v;
 		} else if (!strcmp(key, "order")) {
-			if (*e || v < 0 || v > NETMEM_MAX_ORDER)
-				return _netmem_err(EINVAL, "dmabuf: order '%s' is not 0..%d", val,
-						   NETMEM_MAX_ORDER);
+			if (netmem_spec_uint("dmabuf", key, val, NETMEM_MAX_ORDER, &v))
+				return -EINVAL;
 			order = (unsigned)v;
 		} else if (!strcmp(key, "map")) {
-			if (*e || (v != 0 && v != 1))
-				return _netmem_err(EINVAL, "dmabuf: map '%s' is not 0 or 1", val);
+			if (netmem_spec_uint("dmabuf", key, val, 1, &v))
+				return -EINVAL;
 			map = (int)v;
 		} else {
 			return _netmem_err(EINVAL, "dmabuf: unknown key '%s' (known: fd, order, map)",

@@ -33,17 +33,15 @@ static int host_init(struct netmem_provider *p, const char *args)
 	int thp = 1, ret;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *end;
-		long v = strtol(val, &end, 10);
+		unsigned long v;
 
 		if (!strcmp(key, "order")) {
-			if (*end || v < 0 || v > NETMEM_MAX_ORDER)
-				return _netmem_err(EINVAL, "host: order '%s' is not 0..%d", val,
-						   NETMEM_MAX_ORDER);
+			if (netmem_spec_uint("host", key, val, NETMEM_MAX_ORDER, &v))
+				return -EINVAL;
 			order = (unsigned)v;
 		} else if (!strcmp(key, "thp")) {
-			if (*end || (v != 0 && v != 1))
-				return _netmem_err(EINVAL, "host: thp '%s' is not 0 or 1", val);
+			if (netmem_spec_uint("host", key, val, 1, &v))
+				return -EINVAL;
 			thp = (int)v;
 		} else {
 			return _netmem_err(EINVAL, "host: unknown key '%s' (known: order, thp)", key);

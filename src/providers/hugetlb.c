@@ -44,14 +44,12 @@ static int hugetlb_init(struct netmem_provider *p, const char *args)
 	int ret;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *end;
-		long v = strtol(val, &end, 10);
+		unsigned long v;
 
 		if (strcmp(key, "order"))
 			return _netmem_err(EINVAL, "hugetlb: unknown key '%s' (known: order)", key);
-		if (!*val || *end || v < 0 || v > NETMEM_MAX_ORDER)
-			return _netmem_err(EINVAL, "hugetlb: order '%s' is not 0..%d", val,
-					   NETMEM_MAX_ORDER);
+		if (netmem_spec_uint("hugetlb", key, val, NETMEM_MAX_ORDER, &v))
+			return -EINVAL;
 		order = (unsigned)v;
 	}
 	if (ret < 0)

@@ -72,13 +72,11 @@ static int memfd_init(struct netmem_provider *p, const char *args)
 	int huge = 0, ret;
 
 	while ((ret = netmem_spec_next(&args, key, sizeof(key), val, sizeof(val))) > 0) {
-		char *end;
-		long v = strtol(val, &end, 10);
+		unsigned long v;
 
 		if (!strcmp(key, "order")) {
-			if (*end || v < 0 || v > NETMEM_MAX_ORDER)
-				return _netmem_err(EINVAL, "memfd: order '%s' is not 0..%d", val,
-						   NETMEM_MAX_ORDER);
+			if (netmem_spec_uint("memfd", key, val, NETMEM_MAX_ORDER, &v))
+				return -EINVAL;
 			order = (unsigned)v;
 		} else if (!strcmp(key, "size")) {
 			if (netmem_parse_size(val, &limit) < 0 || limit == 0)
@@ -86,8 +84,8 @@ static int memfd_init(struct netmem_provider *p, const char *args)
 						   "memfd: size '%s' is not a positive byte count (K/M/G suffix allowed)",
 						   val);
 		} else if (!strcmp(key, "huge")) {
-			if (*end || (v != 0 && v != 1))
-				return _netmem_err(EINVAL, "memfd: huge '%s' is not 0 or 1", val);
+			if (netmem_spec_uint("memfd", key, val, 1, &v))
+				return -EINVAL;
 			huge = (int)v;
 		} else {
 			return _netmem_err(EINVAL, "memfd: unknown key '%s' (known: order, size, huge)",
