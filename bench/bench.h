@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "netmem/pool.h"
+
 static inline double bench_now_ns(void)
 {
 	struct timespec ts;
@@ -32,6 +34,21 @@ static inline double bench_median(double *v, int n)
 
 /* Keep the compiler from optimising a value or a loop away. */
 #define bench_keep(x) __asm__ volatile("" : : "r"(x) : "memory")
+
+/* ns per owner alloc+put of one whole chunk: the pool's fast path, and the
+ * baseline bench frag compares fragments with. */
+static inline double bench_chunk_alloc_put(struct netmem_pool *pool, long iters)
+{
+	double t = bench_now_ns();
+
+	for (long i = 0; i < iters; i++) {
+		netmem_t h = netmem_pool_alloc_direct(pool);
+
+		bench_keep(h);
+		netmem_pool_put_direct(pool, h);
+	}
+	return (bench_now_ns() - t) / (double)iters;
+}
 
 #define BENCH_MAX_RESULTS 32
 

@@ -47,15 +47,7 @@ static double bench_malloc_free(void)
 
 static double bench_alloc_put(struct netmem_pool *pool)
 {
-	double t = bench_now_ns();
-
-	for (long i = 0; i < iters; i++) {
-		netmem_t h = netmem_pool_alloc_direct(pool);
-
-		bench_keep(h);
-		netmem_pool_put_direct(pool, h);
-	}
-	return (bench_now_ns() - t) / (double)iters;
+	return bench_chunk_alloc_put(pool, iters);
 }
 
 static double bench_bulk32(struct netmem_pool *pool)
