@@ -429,6 +429,34 @@ static inline uint32_t pattern_off(unsigned qi, uint64_t seq)
 	return (uint32_t)((seq + qi * 977u) & (PATTERN_WINDOW - 1));
 }
 
+/*
+ * The payload fragments of a delivered frame, NETMEM_RXD_RESOLVED: area and
+ * address recorded at posting. Buffers the device wrote nothing into (a
+ * truncated write) go back to the pool instead.
+ */
+static inline __attribute__((always_inline)) void
+fill_frags(struct sim_queue *q, struct netmem_rx_pkt *pkt, const struct sim_slot *ps,
+	   uint32_t nps, uint32_t buf, uint32_t ptotal, uint32_t written)
+{
+	pkt->nr_frags = 0;
+	for (uint32_t j = 0; j < nps; j++) {
+		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
+
+		if (at >= written) {
+			netmem_put(ps[j].h);
+			continue;
+		}
+		if (len > written - at)
+			len = written - at;
+		pkt->frag[pkt->nr_frags++] =
+		    (struct netmem_rx_frag){.token = ps[j].h,
+					    .offset = ps[j].at,
+					    .area_id = q->parea->hdr.id,
+					    .len = len,
+					    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
+	}
+}
+
 /* Put back the buffers of a frame that will not be delivered. */
 static void put_frame(struct sim_slot *hs, const struct sim_slot *ps, unsigned nps)
 {
@@ -645,24 +673,7 @@ static int inject_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct netm
 	pkt->hash = fi->hash;
 	pkt->csum = fi->csum;
 	pkt->flags = fi->flags | (trunc ? NETMEM_RX_TRUNCATED : 0);
-	pkt->nr_frags = 0;
-	for (uint32_t j = 0; j < nps; j++) {
-		uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
-
-		if (at >= written) { /* nothing written here: not delivered */
-			netmem_put(ps[j].h);
-			continue;
-		}
-		if (len > written - at)
-			len = written - at;
-		/* NETMEM_RXD_RESOLVED, as for generated frames. */
-		pkt->frag[pkt->nr_frags++] =
-		    (struct netmem_rx_frag){.token = ps[j].h,
-					    .offset = ps[j].at,
-					    .area_id = q->parea->hdr.id,
-					    .len = len,
-					    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
-	}
+	fill_frags(q, pkt, ps, nps, buf, ptotal, written);
 	if (hs)
 		held[(*nh)++] = hs->h;
 	return 1;
@@ -854,24 +865,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 		pkt->csum = csum;
 		pkt->flags =
 		    NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM | (trunc ? NETMEM_RX_TRUNCATED : 0);
-		pkt->nr_frags = 0;
-		for (uint32_t j = 0; j < nps; j++) {
-			uint32_t at = j * buf, len = ptotal - at < buf ? ptotal - at : buf;
-
-			if (at >= written) { /* nothing written here: not delivered */
-				netmem_put(ps[j].h);
-				continue;
-			}
-			if (len > written - at)
-				len = written - at;
-			/* NETMEM_RXD_RESOLVED: area and address from posting. */
-			pkt->frag[pkt->nr_frags++] = (struct netmem_rx_frag){
-			    .token = ps[j].h,
-			    .offset = ps[j].at,
-			    .area_id = q->parea->hdr.id,
-			    .len = len,
-			    .addr = q->pcpu ? q->pcpu + ps[j].at : NULL};
-		}
+		fill_frags(q, pkt, ps, nps, buf, ptotal, written);
 		if (hs)
 			held[nh++] = hs->h;
 	}
