@@ -556,29 +556,42 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 	struct _netmem_pool_fast *f;
 	uint32_t cnt, lim;
 	uint64_t cached = 0;
+	unsigned i = 0;
 
 	if (!pool || !h)
 		return;
 	f = &pool->fast;
-	/* netmem_pool_put_direct() with the cache index kept in a register; a
-	 * handle twice in the batch fails its second check (new generation). */
+	/* netmem_pool_put_direct() with the cache index in a register: runs
+	 * that fit the cache test one combined word per handle and no limit;
+	 * a bad handle or a full cache goes to the slow path, then the run
+	 * resumes. A handle twice in the batch fails its second check (new
+	 * generation). */
 	cnt = f->count;
 	lim = f->limit;
-	for (unsigned i = 0; i < n; i++) {
-		struct netmem_desc *d = _netmem_desc(h[i]);
+	while (i < n) {
+		unsigned room = lim > cnt ? lim - cnt : 0;
+		unsigned end = n - i < room ? n : i + room, start = i;
 
-		if (unlikely((d->handle != h[i]) | (d->pool != pool) |
-			     (atomic_load_explicit(&d->ref, memory_order_acquire) != 1) |
-			     (cnt >= lim))) {
-			f->count = cnt;
-			_netmem_pool_put_slow(pool, h[i]);
-			cnt = f->count;
-			lim = f->limit;
-			continue;
+		for (; i < end; i++) {
+			netmem_t hi = h[i];
+			struct netmem_desc *d = _netmem_desc(hi);
+			uint64_t bad = (d->handle ^ hi) | ((uintptr_t)d->pool ^ (uintptr_t)pool) |
+				       ((uint64_t)atomic_load_explicit(&d->ref, memory_order_acquire) ^ 1);
+
+			if (unlikely(bad))
+				break;
+			hi += _NETMEM_GEN_ONE;
+			d->handle = hi;
+			f->cache[cnt++] = hi;
 		}
-		d->handle = h[i] + _NETMEM_GEN_ONE;
-		f->cache[cnt++] = d->handle;
-		cached++;
+		cached += i - start;
+		if (i == n)
+			break;
+		f->count = cnt;
+		_netmem_pool_put_slow(pool, h[i]);
+		cnt = f->count;
+		lim = f->limit;
+		i++;
 	}
 	f->count = cnt;
 	f->recycle_cached += cached;
