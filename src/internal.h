@@ -96,11 +96,14 @@ struct netmem_pool {
 	uint64_t frag_chunks;
 	uint64_t frag_retired;
 	uint64_t frag_waste_bytes;
-	/* Owner puts of fragments of a chunk no longer being carved, not yet
-	 * subtracted from its refcount: a run of puts on one chunk costs one
-	 * atomic, when the next chunk's run starts or at a slow path. */
-	struct netmem_desc *fput_desc;
-	long fput_pending;
+	/* Fragmented chunks on which the owner holds references it has not
+	 * subtracted (desc->held: a retired chunk's unused bias plus the
+	 * owner's own puts of its fragments). When held equals the refcount,
+	 * every other holder has put and the chunk is the owner's again with
+	 * no atomic; see the fragment section of pool.c. */
+	struct netmem_desc **held; /* room for every chunk of the area */
+	unsigned nr_held;
+	unsigned held_cursor; /* next entry netmem_pool_poll() looks at */
 	bool revoked_seen;
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);
 	void *on_revoke_arg;

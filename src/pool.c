@@ -111,6 +111,7 @@ static void pool_free(struct netmem_pool *pool)
 {
 	_netmem_area_destroy(pool->area);
 	_netmem_ring_fini(&pool->ring);
+	free(pool->held);
 	free(pool);
 }
 
@@ -224,7 +225,9 @@ static inline netmem_t next_gen(netmem_t h)
 /* ---- revocation ------------------------------------------------------- */
 
 static void frag_retire(struct netmem_pool *pool);
-static void frag_put_settle(struct netmem_pool *pool);
+static void held_release_all(struct netmem_pool *pool);
+static void held_sweep(struct netmem_pool *pool);
+static void held_poll(struct netmem_pool *pool);
 
 /* Close the ring for good and give everything in it to the provider. Spins
  * only on slots a producer reserved and is about to fill. */
@@ -252,7 +255,7 @@ static __cold void pool_on_revoke(struct netmem_pool *pool)
 
 	pool->revoked_seen = true;
 	f->limit = 0; /* every later owner put takes the slow path */
-	frag_put_settle(pool);
+	held_release_all(pool);
 	frag_retire(pool);
 	ring_close_drain(pool);
 	pool_release(pool, f->cache, f->count);
@@ -276,7 +279,7 @@ int netmem_pool_poll(struct netmem_pool *pool)
 {
 	if (!pool)
 		return -EINVAL;
-	frag_put_settle(pool);
+	held_poll(pool);
 	return pool_check_revoked(pool) ? -ENODEV : 0;
 }
 
@@ -292,8 +295,8 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 		errno = ENODEV;
 		return 0;
 	}
-	/* Deferred fragment puts may hand a chunk back to the (empty) cache. */
-	frag_put_settle(pool);
+	/* Held fragmented chunks may be whole again: into the (empty) cache. */
+	held_sweep(pool);
 	if (f->count)
 		return f->cache[--f->count];
 	n = ring_pop(&pool->ring, f->cache, NETMEM_CACHE_REFILL);
@@ -355,22 +358,94 @@ static void chunk_reclaim(struct netmem_pool *pool, struct netmem_desc *d)
 }
 
 /*
- * Settle the owner's deferred fragment puts with one atomic subtraction. If
- * that drops the last reference, the chunk is the owner's again.
+ * Owner-held references (pool->held, desc->held). A chunk that stops being
+ * carved keeps its unused bias as references the owner holds, not
+ * subtracted; the owner's puts of its fragments add to them instead of
+ * decrementing the shared count. ref = held + the references of everyone
+ * else, so when held reaches ref every other holder has put and the chunk
+ * is the owner's again, with no atomic at all. Other threads' puts
+ * decrement ref as always and can never drop it to 0 while held > 0; the
+ * owner notices the chunk is done at its next put of it, or else at a slow
+ * path, netmem_pool_poll() or netmem_pool_stats(). Revoke and destroy give
+ * the held references back with one atomic subtraction per chunk.
  */
-static void frag_put_settle(struct netmem_pool *pool)
+static void held_add(struct netmem_pool *pool, struct netmem_desc *d, uint32_t n)
 {
-	struct netmem_desc *d = pool->fput_desc;
-	long n = pool->fput_pending, old;
+	d->held = n;
+	d->held_slot = pool->nr_held;
+	pool->held[pool->nr_held++] = d;
+}
 
-	if (!d)
-		return;
-	pool->fput_desc = NULL;
-	pool->fput_pending = 0;
-	/* acquire: as put_ref's sole-reference test: a count equal to ours
-	 * means every other holder has put (release), so no thread but us
-	 * can touch the count and the chunk is ours without an atomic
-	 * subtraction. */
+static void held_remove(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	struct netmem_desc *last = pool->held[--pool->nr_held];
+
+	pool->held[d->held_slot] = last;
+	last->held_slot = d->held_slot;
+	d->held = 0;
+}
+
+/* acquire: a count equal to held means every other holder has put
+ * (release), so no thread but us can touch it and the chunk is ours. */
+static inline bool held_all(const struct netmem_desc *d)
+{
+	return atomic_load_explicit(&d->ref, memory_order_acquire) == (long)d->held;
+}
+
+/* An owner put on d reached its refcount: reclaim, or a fragment was put
+ * twice (held above ref) and this put is ignored. */
+static void held_last(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	if (held_all(d)) {
+		held_remove(pool, d);
+		chunk_reclaim(pool, d);
+	} else if ((long)d->held > atomic_load_explicit(&d->ref, memory_order_relaxed)) {
+		d->held--;
+		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
+	}
+}
+
+/* The owner puts one fragment of a chunk it holds references on. */
+static inline void held_put(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	if ((long)++d->held >= atomic_load_explicit(&d->ref, memory_order_acquire))
+		held_last(pool, d);
+}
+
+/* Reclaim every held chunk whose other holders have all put. No atomics. */
+static void held_sweep(struct netmem_pool *pool)
+{
+	/* Backwards: a removal moves the last entry, already looked at, here. */
+	for (unsigned i = pool->nr_held; i-- > 0;) {
+		struct netmem_desc *d = pool->held[i];
+
+		if (held_all(d)) {
+			held_remove(pool, d);
+			chunk_reclaim(pool, d);
+		}
+	}
+}
+
+/* held_sweep() of a few entries, round robin: cheap enough for every poll. */
+static void held_poll(struct netmem_pool *pool)
+{
+	for (int k = 0; k < 2 && pool->nr_held; k++) {
+		struct netmem_desc *d = pool->held[pool->held_cursor++ % pool->nr_held];
+
+		if (held_all(d)) {
+			held_remove(pool, d);
+			chunk_reclaim(pool, d);
+		}
+	}
+}
+
+/* Give the owner's references on d back with one atomic subtraction. If
+ * they were the last, the chunk is the owner's again. */
+static void held_release(struct netmem_pool *pool, struct netmem_desc *d)
+{
+	long n = d->held, old;
+
+	held_remove(pool, d);
 	old = atomic_load_explicit(&d->ref, memory_order_acquire);
 	if (old != n)
 		/* acq_rel: as put_ref's decrement: whoever drops the last
@@ -382,6 +457,12 @@ static void frag_put_settle(struct netmem_pool *pool)
 		atomic_fetch_add_explicit(&d->ref, n, memory_order_relaxed);
 		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
 	}
+}
+
+static void held_release_all(struct netmem_pool *pool)
+{
+	while (pool->nr_held)
+		held_release(pool, pool->held[pool->nr_held - 1]);
 }
 
 /*
@@ -412,25 +493,24 @@ void _netmem_pool_put_slow(struct netmem_pool *pool, netmem_t h)
 	struct netmem_desc *d = _netmem_desc(h);
 
 	/* Owner puts of fragments of a live pool (limit is 0 once revoked or
-	 * dying, and then every put settles at once). The handle is checked
-	 * valid and ours first. A debug build settles every put at once, so
-	 * that a double put is reported at the put. */
+	 * dying, and then every put decrements the count). The handle is
+	 * checked valid and ours first. A debug build never holds, so that a
+	 * double put is reported at the put. */
 	if (h && d->handle == h && d->pool == pool && f->limit) {
 		if (d == f->frag_cur) {
 			frag_put_carving(pool, h);
 			return;
 		}
 		if (!NETMEM_DEBUG_ENABLED) {
-			if (d == pool->fput_desc) {
-				pool->fput_pending++;
+			if (d->held) {
+				held_put(pool, d);
 				return;
 			}
-			/* relaxed: only tells shared from sole; a stale value
-			 * > 1 merely defers the last put to the settle */
+			/* Shared, not held yet: start holding. relaxed: only
+			 * tells shared from sole; held_put() decides. */
 			if (atomic_load_explicit(&d->ref, memory_order_relaxed) > 1) {
-				frag_put_settle(pool);
-				pool->fput_desc = d;
-				pool->fput_pending = 1;
+				held_add(pool, d, 0);
+				held_put(pool, d);
 				return;
 			}
 		}
@@ -505,12 +585,11 @@ void netmem_put_bulk(const netmem_t *h, unsigned n)
 		if (pool == owned) {
 			struct netmem_desc *d = _netmem_desc(h[i]);
 
-			/* Another owner put on the chunk whose run of owner
-			 * puts is being counted (see _netmem_pool_put_slow):
-			 * count it without the call. */
-			if (!NETMEM_DEBUG_ENABLED && d == pool->fput_desc && d->handle == h[i] &&
+			/* An owner put on a chunk it holds references on
+			 * (see _netmem_pool_put_slow), without the call. */
+			if (!NETMEM_DEBUG_ENABLED && d->held && d->handle == h[i] &&
 			    pool->fast.limit) {
-				pool->fput_pending++;
+				held_put(pool, d);
 				continue;
 			}
 			netmem_pool_put_direct(pool, h[i]);
@@ -636,28 +715,26 @@ static void frag_retire(struct netmem_pool *pool)
 
 /*
  * Stop carving the current chunk, owner's fast variant: the unused bias
- * joins the deferred owner puts (fput) instead of an atomic subtraction of
- * its own. The owner's puts of the chunk's fragments add to it, and the
- * settle (at the next chunk's run of puts, a slow path, poll or stats)
- * subtracts it all at once, with no atomic at all when by then no other
- * thread holds a fragment. Until then the chunk cannot recycle, which is
- * what the bias did before too. A debug build retires at once, so that a
- * fragment put twice underflows at the put.
+ * stays, as references the owner holds (see held_add), instead of an atomic
+ * subtraction. A debug build retires at once, so that a fragment put twice
+ * underflows at the put.
  */
 static void frag_retire_deferred(struct netmem_pool *pool)
 {
 	long unused;
 	struct netmem_desc *d;
 
-	frag_put_settle(pool);
 	if (NETMEM_DEBUG_ENABLED || !pool->fast.limit) {
 		frag_retire(pool);
 		return;
 	}
 	d = frag_detach(pool, &unused);
-	if (d) {
-		pool->fput_desc = d;
-		pool->fput_pending = unused;
+	if (!d)
+		return;
+	held_add(pool, d, (uint32_t)unused);
+	if (held_all(d)) { /* every fragment is back already */
+		held_remove(pool, d);
+		chunk_reclaim(pool, d);
 	}
 }
 
@@ -772,10 +849,15 @@ struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *pp)
 	}
 	/* A revoke that raced with the check above marked the new area. */
 	if (atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)) {
-		_netmem_area_destroy(pool->area);
-		_netmem_ring_fini(&pool->ring);
-		free(pool);
+		pool_free(pool);
 		errno = -_netmem_err(ENODEV, "pool: provider %s is revoked", p.provider->name);
+		return NULL;
+	}
+	/* Room to hold every chunk of the area: the held list never fills. */
+	pool->held = calloc(pool->area->spec.nr_chunks, sizeof(*pool->held));
+	if (!pool->held) {
+		pool_free(pool);
+		errno = -_netmem_err(ENOMEM, "pool: out of memory");
 		return NULL;
 	}
 	pool->prov = p.provider;
@@ -812,7 +894,7 @@ int netmem_pool_destroy(struct netmem_pool *pool)
 	 * finds the ring closed and gives its chunk to the provider. */
 	atomic_store_explicit(&f->owner, NULL, memory_order_release);
 	f->limit = 0;
-	frag_put_settle(pool);
+	held_release_all(pool);
 	frag_retire(pool);
 	if (!pool->revoked_seen)
 		ring_close_drain(pool);
@@ -845,9 +927,9 @@ int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st)
 	if (!pool || !st)
 		return -EINVAL;
 	f = &pool->fast;
-	/* The owner (or a thread while it is quiescent): settle deferred
-	 * fragment puts so the counts are exact. */
-	frag_put_settle(pool);
+	/* The owner (or a thread while it is quiescent): reclaim held chunks
+	 * that are whole again, so the counts are exact. */
+	held_sweep(pool);
 	memset(st, 0, sizeof(*st));
 	in_ring = ring_count(&pool->ring);
 	st->alloc_fast = f->alloc_fast;
@@ -915,7 +997,7 @@ long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbos
 
 	if (!pool)
 		return -EINVAL;
-	frag_put_settle(pool);
+	held_sweep(pool);
 	a = pool->area;
 	f = &pool->fast;
 	in_pool = calloc(a->spec.nr_chunks, 1);

@@ -1,10 +1,12 @@
 /* The owner's fragment puts cost no atomic: on the chunk being carved the
  * reference goes back to the bias (and with every fragment back, carving
- * restarts at 0 under a new generation); on other chunks a run of puts is
- * settled with one atomic at the next run, slow path, poll or stats. Checks
- * that settled chunks are neither lost nor recycled twice, including when
- * the settle happens in the refill slow path while the recycle ring holds
- * chunks (a regression test), and that stale fragment handles are caught. */
+ * restarts at 0 under a new generation); on a retired chunk it joins the
+ * references the owner holds, and the chunk recycles when those are all
+ * there are (at the owner's last put, or, when another thread put last, at
+ * the next slow path, poll or stats). Checks that such chunks are neither
+ * lost nor recycled twice, including when the recycling happens in the
+ * refill slow path while the recycle ring holds chunks (a regression test),
+ * and that stale fragment handles are caught. */
 #include <pthread.h>
 
 #include "harness.h"
@@ -38,7 +40,7 @@ static struct netmem_pool *new_pool(struct netmem_provider *p)
 	return netmem_pool_create(&pp);
 }
 
-/* Settle in the refill path while the ring holds chunks. */
+/* A held chunk recycled while the ring holds chunks: it comes out once. */
 static void settle_in_refill(struct netmem_provider *p)
 {
 	struct netmem_pool *pool = new_pool(p);
@@ -59,13 +61,13 @@ static void settle_in_refill(struct netmem_provider *p)
 		REQUIRE(whole[i]);
 	}
 	REQUIRE(netmem_pool_alloc_direct(pool) == 0 && errno == ENOMEM);
-	/* deferred: the chunk is still out until a settle */
+	/* the owner holds every reference left: recycled at its last put */
 	netmem_pool_put_direct(pool, f1);
 	netmem_pool_put_direct(pool, f2);
 	for (int i = 0; i < 10; i++)
 		ring[i] = whole[i];
 	remote(ring); /* 10 chunks in the ring */
-	/* the refill settles (the chunk goes to the cache) before the ring */
+	/* the cache (that chunk), then the ring */
 	while ((got[n] = netmem_pool_alloc_direct(pool)) != 0)
 		n++;
 	CHECK_EQ(errno, ENOMEM);
@@ -84,7 +86,8 @@ static void settle_in_refill(struct netmem_provider *p)
 	CHECK_EQ(netmem_pool_destroy(pool), 0);
 }
 
-/* Runs on several chunks, the last one settled by poll and by stats. */
+/* Puts on several held chunks, the last one put by another thread and
+ * recycled by the owner's poll. */
 static void settle_points(struct netmem_provider *p)
 {
 	struct netmem_pool *pool = new_pool(p);
@@ -114,11 +117,11 @@ static void settle_points(struct netmem_provider *p)
 	for (int i = 8; i < 11; i++)
 		netmem_put(f[i]);
 	other[0] = f[11];
-	remote(other); /* the owner's deferred puts keep it out... */
-	CHECK_EQ(netmem_pool_poll(pool), 0); /* ...until they are settled */
+	remote(other); /* ref == the owner's held references now... */
+	CHECK_EQ(netmem_pool_poll(pool), 0); /* ...which the owner's poll notices */
 	REQUIRE(netmem_pool_stats(pool, &st) == 0);
 	CHECK_EQ(st.in_flight, 1);
-	CHECK_EQ(st.in_ring, 0); /* the last put was the owner's settle */
+	CHECK_EQ(st.in_ring, 0); /* the owner recycled it, not the remote put */
 	CHECK_EQ(st.bad_put, 0);
 	/* stale: a fragment of a recycled chunk */
 	netmem_put(f[0]);

@@ -67,7 +67,9 @@ struct netmem_desc {
 	uint32_t index;                /* chunk index in its area */
 	uint8_t state;                 /* _NETMEM_DESC_* (slow path only) */
 	uint8_t pad[3];
-	struct netmem_desc *next;      /* spare linkage for drivers' lists */
+	uint32_t held;                 /* owner only: references its pool's owner
+					  holds and has not subtracted from ref */
+	uint32_t held_slot;            /* owner only: index in the pool's held list */
 	netmem_t handle;               /* the valid handle: address | generation */
 } __attribute__((aligned(64)));
 

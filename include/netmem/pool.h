@@ -136,9 +136,9 @@ int netmem_pool_destroy(struct netmem_pool *pool);
 int netmem_pool_set_owner(struct netmem_pool *pool);
 
 /*
- * Owner's regular check (once per batch, like a NAPI poll): settles the
- * owner's deferred fragment puts (a chunk whose last fragment the owner put
- * is recycled here at the latest), notices a revoked provider, empties the
+ * Owner's regular check (once per batch, like a NAPI poll): looks at two of
+ * the fragmented chunks the owner holds references on and recycles those
+ * whose other holders have all put, notices a revoked provider, empties the
  * cache to the provider, and makes every later allocation fail with ENODEV.
  * Returns 0, -ENODEV once revoked, -EINVAL.
  */
@@ -175,9 +175,9 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
  * aborts in a debug build and is counted (bad_put) and ignored otherwise.
  * Cost: one descriptor cache line read and written; one unlikely branch that
  * takes fragments, full caches and bad puts out of line. Inside it, a
- * fragment of the chunk being carved costs no atomic; the owner's puts of
- * fragments of other chunks are settled with one atomic per run of puts on
- * the same chunk (at the next such run, slow path, poll or stats).
+ * fragment of the chunk being carved costs no atomic, nor does one of a chunk
+ * the owner retired from carving (it joins the references the owner holds;
+ * see docs/fragments.md).
  */
 static inline void netmem_pool_put_direct(struct netmem_pool *pool, netmem_t h)
 {
@@ -281,8 +281,8 @@ uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool);
 
 /*
  * Snapshot the counters. Owner thread (or any thread while the owner is
- * quiescent: it first settles the owner's deferred fragment puts, so that the
- * counts are exact). 0 or -EINVAL.
+ * quiescent: it first recycles the fragmented chunks the owner holds whose
+ * other holders have all put, so that the counts are exact). 0 or -EINVAL.
  */
 int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st);
 
