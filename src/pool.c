@@ -502,14 +502,10 @@ void _netmem_pool_put_slow(struct netmem_pool *pool, netmem_t h)
 			return;
 		}
 		if (!NETMEM_DEBUG_ENABLED) {
+			/* Only retired chunks are held: their count stays near
+			 * the bias, so a whole-chunk put (ref == 1) can never
+			 * take one. Other shared chunks decrement below. */
 			if (d->held) {
-				held_put(pool, d);
-				return;
-			}
-			/* Shared, not held yet: start holding. relaxed: only
-			 * tells shared from sole; held_put() decides. */
-			if (atomic_load_explicit(&d->ref, memory_order_relaxed) > 1) {
-				held_add(pool, d, 0);
 				held_put(pool, d);
 				return;
 			}
