@@ -364,10 +364,10 @@ static void chunk_reclaim(struct netmem_pool *pool, struct netmem_desc *d)
  * decrementing the shared count. ref = held + the references of everyone
  * else, so when held reaches ref every other holder has put and the chunk
  * is the owner's again, with no atomic at all. Other threads' puts
- * decrement ref as always and can never drop it to 0 while held > 0; the
- * owner notices the chunk is done at its next put of it, or else at a slow
- * path, netmem_pool_poll() or netmem_pool_stats(). Revoke and destroy give
- * the held references back with one atomic subtraction per chunk.
+ * decrement ref as always and can never drop it to 0 while held > 0; when
+ * theirs was the last, the owner notices at a slow path, netmem_pool_poll()
+ * or netmem_pool_stats(). Only retired chunks are held. Revoke and destroy
+ * give the held references back with one atomic subtraction per chunk.
  */
 static void held_add(struct netmem_pool *pool, struct netmem_desc *d, uint32_t n)
 {
