@@ -27,6 +27,7 @@
 
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
+#include "../tests/sim_frame.h"
 
 #define ASSERT(c)                                                                                  \
 	do {                                                                                       \
@@ -99,55 +100,12 @@ static bool spec_ok(const char *spec)
 	return netmem_provider_lookup(name) != NULL;
 }
 
-static uint16_t ip_csum(const uint8_t *ip)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* A well-formed sim frame of len >= NETMEM_SIM_HDR_LEN bytes. */
 static void build_sim_frame(uint8_t *b, uint32_t len, uint64_t seq, uint32_t flow, uint8_t fill)
 {
-	static const uint8_t eth[14] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00};
-	struct netmem_sim_csum c;
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
-
-	memset(b, 0, NETMEM_SIM_HDR_LEN);
-	memcpy(b, eth, 14);
-	b[14] = 0x45;
-	v16 = htobe16((uint16_t)(len - 14));
-	memcpy(b + 16, &v16, 2);
-	b[22] = 64;
-	b[23] = 17;
-	v32 = htobe32(0xc6120002u + flow);
-	memcpy(b + 26, &v32, 4);
-	v32 = htobe32(0xc6130001u);
-	memcpy(b + 30, &v32, 4);
-	v16 = htobe16(ip_csum(b + 14));
-	memcpy(b + 24, &v16, 2);
-	v16 = htobe16((uint16_t)(1024 + flow));
-	memcpy(b + 34, &v16, 2);
-	v16 = htobe16(9000);
-	memcpy(b + 36, &v16, 2);
-	v16 = htobe16((uint16_t)(len - 34));
-	memcpy(b + 38, &v16, 2);
-	v64 = htobe64(seq);
-	memcpy(b + 42, &v64, 8);
-	v32 = htobe32(flow);
-	memcpy(b + 50, &v32, 4);
 	for (uint32_t i = NETMEM_SIM_HDR_LEN; i < len; i++)
 		b[i] = (uint8_t)(fill + i * 7);
-	netmem_sim_csum_init(&c);
-	netmem_sim_csum_update(&c, b + NETMEM_SIM_HDR_LEN, len - NETMEM_SIM_HDR_LEN);
-	v32 = htobe32(netmem_sim_csum_final(&c));
-	memcpy(b + 54, &v32, 4);
+	t_sim_frame_hdr(b, len, seq, flow);
 }
 
 /* Is the frame what the sim's parser calls a well-formed sim frame? */
@@ -156,7 +114,7 @@ static bool is_sim_frame(const uint8_t *b, uint32_t len)
 	uint16_t tot, ulen;
 
 	if (len < NETMEM_SIM_HDR_LEN || b[12] != 0x08 || b[13] != 0 || b[14] != 0x45 ||
-	    b[23] != 17 || (b[20] & 0x1f) || b[21] || ip_csum(b + 14) != 0)
+	    b[23] != 17 || (b[20] & 0x1f) || b[21] || t_ip_csum(b + 14) != 0)
 		return false;
 	tot = (uint16_t)(b[16] << 8 | b[17]);
 	ulen = (uint16_t)(b[38] << 8 | b[39]);
