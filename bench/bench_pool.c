@@ -2,7 +2,8 @@
 /*
  * netmem bench pool: the pool's fast paths beside baselines measured in the
  * same run: an empty loop, malloc/free of 2 KiB, and (when built with DPDK)
- * rte_mempool with a per-lcore cache of 256. Medians over repetitions.
+ * rte_mempool with a per-lcore cache of 256. Medians over repetitions, the
+ * repetitions of all figures interleaved.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -133,24 +134,39 @@ static double bench_cross_thread(struct netmem_pool *pool)
 	return t / (double)(rounds * 32);
 }
 
-static double median_of(double (*fn)(struct netmem_pool *), struct netmem_pool *pool)
+enum { B_EMPTY, B_MALLOC, B_ALLOC_PUT, B_BULK32, B_CROSS, B_DPDK_CACHED, B_DPDK_BULK32, B_N };
+
+/*
+ * One repetition of every figure but malloc's, the DPDK peer's included,
+ * then the next:
+ * the repetitions of all figures interleave, so that a change in the
+ * machine's speed during the run hits every figure alike and the ratios
+ * compare runs taken side by side. v[k][rep]; returns whether the DPDK peer
+ * ran every time.
+ */
+static int run_interleaved(struct netmem_pool *pool, double v[B_N][64])
 {
-	double v[64];
+	int dpdk = netmem_dpdk_peer != NULL;
 
-	fn(pool); /* warm up */
+	/* malloc first and on its own: glibc takes its single-thread path for
+	 * 2 KiB blocks only until the process's first thread (the
+	 * cross-thread figure's) starts, and that is the figure kept. */
+	bench_malloc_free();
 	for (int i = 0; i < reps; i++)
-		v[i] = fn(pool);
-	return bench_median(v, reps);
-}
-
-static double median_void(double (*fn)(void))
-{
-	double v[64];
-
-	fn();
-	for (int i = 0; i < reps; i++)
-		v[i] = fn();
-	return bench_median(v, reps);
+		v[B_MALLOC][i] = bench_malloc_free();
+	/* Warm up. */
+	bench_empty_loop();
+	bench_alloc_put(pool);
+	bench_bulk32(pool);
+	for (int i = 0; i < reps; i++) {
+		v[B_EMPTY][i] = bench_empty_loop();
+		v[B_ALLOC_PUT][i] = bench_alloc_put(pool);
+		v[B_BULK32][i] = bench_bulk32(pool);
+		v[B_CROSS][i] = bench_cross_thread(pool);
+		if (dpdk && netmem_dpdk_peer(iters, 1, &v[B_DPDK_CACHED][i], &v[B_DPDK_BULK32][i]))
+			dpdk = 0;
+	}
+	return dpdk;
 }
 
 static void usage(FILE *f)
@@ -175,6 +191,8 @@ int netmem_cmd_bench_pool(int argc, char **argv)
 	struct netmem_pool *pool;
 	int json = 0, c;
 	double dpdk_cached = -1, dpdk_bulk = -1;
+	static double v[B_N][64];
+	int dpdk;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -205,12 +223,15 @@ int netmem_cmd_bench_pool(int argc, char **argv)
 		netmem_provider_destroy(prov);
 		return 1;
 	}
-	bench_add(&r, "empty_loop", median_void(bench_empty_loop));
-	bench_add(&r, "malloc_free_2k", median_void(bench_malloc_free));
-	bench_add(&r, "netmem_alloc_put", median_of(bench_alloc_put, pool));
-	bench_add(&r, "netmem_bulk32", median_of(bench_bulk32, pool));
-	bench_add(&r, "netmem_cross_thread", median_of(bench_cross_thread, pool));
-	if (netmem_dpdk_peer && netmem_dpdk_peer(iters, reps, &dpdk_cached, &dpdk_bulk) == 0) {
+	dpdk = run_interleaved(pool, v);
+	bench_add(&r, "empty_loop", bench_median(v[B_EMPTY], reps));
+	bench_add(&r, "malloc_free_2k", bench_median(v[B_MALLOC], reps));
+	bench_add(&r, "netmem_alloc_put", bench_median(v[B_ALLOC_PUT], reps));
+	bench_add(&r, "netmem_bulk32", bench_median(v[B_BULK32], reps));
+	bench_add(&r, "netmem_cross_thread", bench_median(v[B_CROSS], reps));
+	if (dpdk) {
+		dpdk_cached = bench_median(v[B_DPDK_CACHED], reps);
+		dpdk_bulk = bench_median(v[B_DPDK_BULK32], reps);
 		bench_add(&r, "dpdk_cached_get_put", dpdk_cached);
 		bench_add(&r, "dpdk_bulk32", dpdk_bulk);
 	}
