@@ -105,6 +105,7 @@ struct netmem_pool {
 	unsigned nr_held;
 	unsigned held_cursor; /* next entry netmem_pool_poll() looks at */
 	bool revoked_seen;
+	bool in_on_revoke; /* on_revoke is running: destroy refuses */
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);
 	void *on_revoke_arg;
 

@@ -260,8 +260,13 @@ static __cold void pool_on_revoke(struct netmem_pool *pool)
 	ring_close_drain(pool);
 	pool_release(pool, f->cache, f->count);
 	f->count = 0;
-	if (pool->on_revoke)
+	if (pool->on_revoke) {
+		/* The callback runs inside a pool call that goes on using the
+		 * pool: netmem_pool_destroy() refuses while it runs. */
+		pool->in_on_revoke = true;
 		pool->on_revoke(pool, pool->on_revoke_arg);
+		pool->in_on_revoke = false;
+	}
 }
 
 static inline bool pool_check_revoked(struct netmem_pool *pool)
@@ -650,7 +655,11 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 		for (; i < end; i++) {
 			netmem_t hi = h[i];
 			struct netmem_desc *d = _netmem_desc(hi);
-			uint64_t bad = (d->handle ^ hi) | ((uintptr_t)d->pool ^ (uintptr_t)pool) |
+			uint64_t bad;
+
+			if (unlikely(!hi))
+				break;
+			bad = (d->handle ^ hi) | ((uintptr_t)d->pool ^ (uintptr_t)pool) |
 				       ((uint64_t)atomic_load_explicit(&d->ref, memory_order_acquire) ^ 1);
 
 			if (unlikely(bad))
@@ -663,7 +672,8 @@ void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 		if (i == n)
 			break;
 		f->count = cnt;
-		_netmem_pool_put_slow(pool, h[i]);
+		if (h[i]) /* 0 is ignored, as by netmem_put() */
+			_netmem_pool_put_slow(pool, h[i]);
 		cnt = f->count;
 		lim = f->limit;
 		i++;
@@ -884,6 +894,9 @@ int netmem_pool_destroy(struct netmem_pool *pool)
 
 	if (!pool)
 		return -EINVAL;
+	if (pool->in_on_revoke)
+		return _netmem_err(EBUSY, "pool destroy: called from the pool's on_revoke callback; "
+					  "destroy after the pool call that ran it returns");
 	f = &pool->fast;
 	atomic_store_explicit(&pool->dying, 1, memory_order_relaxed);
 	/* From now on no thread is the owner: every put takes the remote path,

@@ -128,6 +128,12 @@ void *_netmem_rxq_priv(const struct netmem_rxq *q)
 	return q->priv;
 }
 
+bool _netmem_rxq_is_owner(const struct netmem_rxq *q)
+{
+	return atomic_load_explicit(&q->owner, memory_order_relaxed) == _netmem_self() &&
+	       !q->destroyed;
+}
+
 int _netmem_rxq_hold_hdr(struct netmem_rxq *q, netmem_t h)
 {
 	if (q->nr_hdr_hold == NETMEM_RX_MAX_BATCH) {
@@ -228,6 +234,25 @@ static void put_refs(struct netmem_rxq *q, const netmem_t *h, unsigned n)
 		netmem_put_bulk(h, n);
 }
 
+/*
+ * Claimed slots idx[0, k) with their references h[0, k): the slots go back
+ * first, then the references. In the other order the device could find a
+ * buffer back in its pool before the owner finds a free token for it, and
+ * drop its packet as drop_no_token; this way a posted buffer always has a
+ * token waiting. h[] is a copy, so reuse of the slots does not touch it.
+ */
+static void release_claimed(struct netmem_rxq *q, const netmem_t *h, const uint32_t *idx,
+			    unsigned k, bool local)
+{
+	if (local) {
+		memcpy(q->free_idx + q->nr_free, idx, k * sizeof(*idx));
+		q->nr_free += k;
+	} else {
+		ring_push(q, idx, k);
+	}
+	put_refs(q, h, k);
+}
+
 int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 {
 	netmem_t h[RX_RELEASE_BATCH];
@@ -259,25 +284,13 @@ int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 		h[k] = atomic_load_explicit(&slot->h, memory_order_relaxed);
 		idx[k++] = s;
 		if (k == RX_RELEASE_BATCH || i + 1 == n) {
-			put_refs(q, h, k);
-			if (local) {
-				memcpy(q->free_idx + q->nr_free, idx, k * sizeof(*idx));
-				q->nr_free += k;
-			} else {
-				ring_push(q, idx, k);
-			}
+			release_claimed(q, h, idx, k, local);
 			done += k;
 			k = 0;
 		}
 	}
 	if (k) { /* the last tokens were bad after some good ones */
-		put_refs(q, h, k);
-		if (local) {
-			memcpy(q->free_idx + q->nr_free, idx, k * sizeof(*idx));
-			q->nr_free += k;
-		} else {
-			ring_push(q, idx, k);
-		}
+		release_claimed(q, h, idx, k, local);
 		done += k;
 	}
 	if (bad)
@@ -390,7 +403,12 @@ int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, s
 	h = atomic_load_explicit(&q->slot[s].h, memory_order_relaxed);
 	if (netmem_is_revoked(h))
 		return -ENODEV;
+	/* The token is checked, the rest of *f is the caller's: keep the read
+	 * inside the token's chunk whatever offset and len say. */
 	in_chunk = f->offset - netmem_area_offset(h);
+	if (f->offset < netmem_area_offset(h) || in_chunk > netmem_size(h) ||
+	    off + len > netmem_size(h) - in_chunk)
+		return -EINVAL;
 	if (netmem_is_readable(h)) {
 		memcpy(dst, (char *)netmem_address(h) + in_chunk + off, len);
 		return 0;

@@ -73,6 +73,9 @@ struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, vo
 /* The driver's per-queue state. */
 void *_netmem_rxq_priv(const struct netmem_rxq *q);
 
+/* Whether the calling thread owns q (and may destroy it). */
+bool _netmem_rxq_is_owner(const struct netmem_rxq *q);
+
 /*
  * Keep a header buffer reference until the next recv (or destroy), then
  * netmem_put() it. Owner, inside ops->recv. At most NETMEM_RX_MAX_BATCH per

@@ -25,6 +25,8 @@ static void on_revoke(struct netmem_pool *pool, void *arg)
 	CHECK(pool == cb_pool);
 	/* polling from the callback must not call it again */
 	CHECK_EQ(netmem_pool_poll(pool), -ENODEV);
+	/* nor destroy the pool under the call that runs the callback */
+	CHECK_EQ(netmem_pool_destroy(pool), -EBUSY);
 	cb_calls++;
 }
 

@@ -11,8 +11,9 @@
 #include "netmem/sim.h"
 
 static struct netmem_rxq *gq;
+static struct netmem_sim *gsim;
 static uint64_t gtok;
-static int thread_recv, thread_refill, thread_destroy, thread_release;
+static int thread_recv, thread_refill, thread_destroy, thread_release, thread_sim_destroy;
 
 static void *other_thread(void *arg)
 {
@@ -22,6 +23,8 @@ static void *other_thread(void *arg)
 	thread_recv = netmem_rxq_recv(gq, &p, 1);
 	thread_refill = netmem_rxq_refill(gq);
 	thread_destroy = netmem_rxq_destroy(gq);
+	/* Not the queues' owner: the device's destroy refuses, whole. */
+	thread_sim_destroy = netmem_sim_destroy(gsim);
 	/* Release is any-thread: a bogus one is refused here too. */
 	thread_release = netmem_rxq_release(gq, &gtok, 1);
 	return NULL;
@@ -94,6 +97,24 @@ int main(void)
 	sp.sizes = &many;
 	sp.buf_size = 64; /* 9000 bytes in 64-byte buffers: too many fragments */
 	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	/* The default 1500-byte frames are checked too: in 64-byte buffers
+	 * they would need 23 fragments. */
+	netmem_sim_params_init(&sp, prov);
+	sp.buf_size = 64;
+	errno = 0;
+	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	/* 9000 bytes in 2 KiB buffers take 5: more than a 4-entry ring posts. */
+	netmem_sim_params_init(&sp, prov);
+	sp.sizes = &many;
+	sp.nr_sizes = 1;
+	sp.ring_size = 4;
+	errno = 0;
+	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	printf("%-16s %s\n", "ring_size", netmem_last_error());
+	sp.ring_size = 8;
+	sim = netmem_sim_create(&sp);
+	CHECK(sim != NULL);
+	CHECK_EQ(netmem_sim_destroy(sim), 0);
 	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
 	netmem_sim_params_init(NULL, prov);
 
@@ -157,6 +178,17 @@ int main(void)
 		CHECK_EQ(netmem_rxq_frag_read(q, &f, 1, buf, f.len), -EINVAL);
 		CHECK_EQ(netmem_rxq_frag_read(q, &f, f.len + 1, buf, 0), -EINVAL);
 		CHECK_EQ(netmem_rxq_frag_read(q, &f, 0, buf, 16), 0);
+		/* A live token with an offset or length edited to leave its
+		 * chunk: refused, not read. */
+		f.offset += 1u << 20;
+		CHECK_EQ(netmem_rxq_frag_read(q, &f, 0, buf, 16), -EINVAL);
+		f = pkts[0].frag[0];
+		f.offset -= f.offset ? 1 : 0;
+		f.len = 1u << 20;
+		CHECK_EQ(netmem_rxq_frag_read(q, &f, (1u << 20) - 16, buf, 16), -EINVAL);
+		f.offset = pkts[0].frag[0].offset - 4096 * 4; /* before the chunk */
+		CHECK_EQ(netmem_rxq_frag_read(q, &f, 0, buf, 16), -EINVAL);
+		f = pkts[0].frag[0];
 		f.token = bogus[2];
 		CHECK_EQ(netmem_rxq_frag_read(q, &f, 0, buf, 16), -EINVAL);
 		CHECK_EQ(netmem_rxq_frag_read(q1, &pkts[0].frag[0], 0, buf, 16), -EINVAL);
@@ -195,12 +227,15 @@ int main(void)
 
 	/* Owner-only calls from another thread. */
 	gq = q;
+	gsim = sim;
 	gtok = bogus[2];
 	REQUIRE(pthread_create(&thr, NULL, other_thread, NULL) == 0);
 	pthread_join(thr, NULL);
 	CHECK_EQ(thread_recv, -EINVAL);
 	CHECK_EQ(thread_refill, -EINVAL);
 	CHECK_EQ(thread_destroy, -EINVAL);
+	CHECK_EQ(thread_sim_destroy, -EINVAL);
+	CHECK(netmem_sim_rxq(sim, 0) == q && netmem_sim_rxq(sim, 1) == q1);
 	CHECK_EQ(thread_release, -EINVAL);
 
 	/* Nothing moved: the good tokens still release exactly once. */

@@ -44,7 +44,9 @@ struct netmem_pool_params {
 	uint32_t ring_size;     /* recycle ring entries (power of 2); 0 = 1024 */
 	uint32_t frag_align;    /* fragment alignment (power of 2); 0 = 64 */
 	/* Called by the owner, from netmem_pool_poll() or a slow path, once,
-	 * when it notices its provider was revoked. */
+	 * when it notices its provider was revoked. It must not destroy the
+	 * pool (netmem_pool_destroy() returns -EBUSY while it runs): destroy
+	 * after the call that ran it returns. */
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);
 	void *on_revoke_arg;
 };
@@ -126,7 +128,8 @@ struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *params);
  * Destroy a pool. Owner thread. The pool stops handing out, gives its cached
  * and ringed chunks back to the provider, and is freed when the last chunk in
  * flight comes back (from any thread). Returns the number of chunks still in
- * flight (0: freed now), or -EINVAL on NULL. The caller must not use `pool`
+ * flight (0: freed now), -EINVAL on NULL, or -EBUSY from inside the pool's
+ * on_revoke callback (nothing done). The caller must not use `pool`
  * afterwards except through handles it still holds.
  */
 int netmem_pool_destroy(struct netmem_pool *pool);
@@ -266,7 +269,7 @@ static inline void netmem_put(netmem_t h)
 unsigned netmem_pool_alloc_bulk_direct(struct netmem_pool *pool, netmem_t *out,
 				       unsigned n);
 
-/* Put n handles of `pool`. Owner only. */
+/* Put n handles of `pool`. Owner only. Handles that are 0 are ignored. */
 void netmem_pool_put_bulk_direct(struct netmem_pool *pool, const netmem_t *h,
 				 unsigned n);
 

@@ -147,7 +147,8 @@ int netmem_rxq_release_pkt(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt
  * Read `len` bytes at `off` inside the fragment into dst, through the
  * provider's device-side read when the memory is unreadable by the CPU.
  * Any thread, while the caller holds the fragment's token. Returns 0,
- * -EINVAL (NULL, range outside the fragment, token not live), -ENODEV
+ * -EINVAL (NULL, range outside the fragment or the token's chunk, token
+ * not live), -ENODEV
  * (provider revoked), -EOPNOTSUPP (the provider cannot read back).
  */
 int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, size_t off,

@@ -82,7 +82,9 @@ struct netmem_sim_params {
 	uint32_t buf_size;		 /* payload buffer bytes, multiple of 64, <= chunk */
 	uint32_t payload_chunks;	 /* chunks in each queue's payload pool */
 	int payload_order;		 /* chunk order, NETMEM_ORDER_DEFAULT: provider's */
-	const uint32_t *sizes;		 /* frame sizes, cycled; copied at create */
+	const uint32_t *sizes;		 /* frame sizes, cycled; copied at create.
+					  * Each must fit NETMEM_RX_MAX_FRAGS and
+					  * ring_size buffers (unless INJECT_ONLY) */
 	unsigned nr_sizes;		 /* 0: every frame 1500 bytes */
 	unsigned nr_flows;		 /* 1..65536 */
 	uint64_t rate_pps;		 /* frames per second per queue; 0: unlimited */
@@ -121,7 +123,8 @@ unsigned netmem_sim_nr_queues(const struct netmem_sim *sim);
  * thread, which must be each queue's owner or the queues' workers must have
  * stopped and the caller taken them back with netmem_rxq_set_owner), then
  * the device. Tokens still held stay releasable. Returns the number of
- * tokens still held over all queues, or -EINVAL.
+ * tokens still held over all queues, or -EINVAL (NULL, or a queue owned by
+ * another thread: then nothing is destroyed).
  */
 int netmem_sim_destroy(struct netmem_sim *sim);
 
@@ -136,7 +139,7 @@ int netmem_sim_destroy(struct netmem_sim *sim);
  * when the payload does not match); other frames with neither. The frame is
  * copied. Owner thread of the target queue. Returns the queue index, or
  * -EINVAL (NULL, length out of range, more payload than NETMEM_RX_MAX_FRAGS
- * buffers, no such queue), -ENOSPC (NETMEM_SIM_INJECT_MAX frames already
+ * buffers or than the ring holds, no such queue), -ENOSPC (NETMEM_SIM_INJECT_MAX frames already
  * waiting), -ENOMEM.
  */
 int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame, size_t len);

@@ -466,6 +466,20 @@ static void put_frame(struct sim_slot *hs, const struct sim_slot *ps, unsigned n
 		netmem_put(ps[j].h);
 }
 
+/* Payload buffers a frame of len bytes takes, and the most a frame may take:
+ * one packet's fragments, and no more than the ring can have posted. */
+static uint32_t frame_bufs(const struct netmem_sim_params *p, uint32_t len)
+{
+	uint32_t hl = len < p->hdr_split ? len : p->hdr_split;
+
+	return (len - hl + p->buf_size - 1) / p->buf_size;
+}
+
+static uint32_t max_frame_bufs(const struct netmem_sim_params *p)
+{
+	return p->ring_size < NETMEM_RX_MAX_FRAGS ? p->ring_size : NETMEM_RX_MAX_FRAGS;
+}
+
 /* ---- injected frames ---------------------------------------------------- */
 
 /*
@@ -556,7 +570,6 @@ int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame,
 	struct frame_info fi;
 	struct sim_queue *q;
 	struct sim_inj *in;
-	uint32_t hl;
 
 	if (!sim || (!frame && len))
 		return _netmem_err(EINVAL, "sim inject: NULL device or frame");
@@ -564,10 +577,11 @@ int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame,
 	if (len < 1 || len > NETMEM_SIM_MAX_FRAME)
 		return _netmem_err(EINVAL, "sim inject: frame of %zu bytes, want 1..%d", len,
 				   NETMEM_SIM_MAX_FRAME);
-	hl = len < p->hdr_split ? (uint32_t)len : p->hdr_split;
-	if (((uint32_t)len - hl + p->buf_size - 1) / p->buf_size > NETMEM_RX_MAX_FRAGS)
-		return _netmem_err(EINVAL, "sim inject: %zu bytes need more than %d buffers of %u",
-				   len, NETMEM_RX_MAX_FRAGS, p->buf_size);
+	if (frame_bufs(p, (uint32_t)len) > max_frame_bufs(p))
+		return _netmem_err(EINVAL,
+				   "sim inject: %zu bytes need %u buffers of %u, more than %u (packet "
+				   "fragments or ring size)",
+				   len, frame_bufs(p, (uint32_t)len), p->buf_size, max_frame_bufs(p));
 	if (queue == NETMEM_SIM_INJECT_RSS) {
 		parse_frame(sim, frame, (uint32_t)len, &fi);
 		queue = flow_queue(sim, fi.hash);
@@ -985,11 +999,15 @@ static int check_params(const struct netmem_sim_params *p)
 		if (s < NETMEM_SIM_MIN_FRAME || s > NETMEM_SIM_MAX_FRAME)
 			return _netmem_err(EINVAL, "sim: frame size %u not in %d..%d", s,
 					   NETMEM_SIM_MIN_FRAME, NETMEM_SIM_MAX_FRAME);
-		if (s > p->hdr_split &&
-		    (s - p->hdr_split + p->buf_size - 1) / p->buf_size > NETMEM_RX_MAX_FRAGS)
-			return _netmem_err(
-			    EINVAL, "sim: frame size %u needs more than %d buffers of %u bytes", s,
-			    NETMEM_RX_MAX_FRAGS, p->buf_size);
+		/* More than the ring: the frame could never find its buffers
+		 * posted and every one would drop as if under back-pressure.
+		 * No generator, no generated sizes: injected frames are
+		 * checked at netmem_sim_inject(). */
+		if (!(p->flags & NETMEM_SIM_INJECT_ONLY) && frame_bufs(p, s) > max_frame_bufs(p))
+			return _netmem_err(EINVAL,
+					   "sim: frame size %u needs %u buffers of %u bytes, more than "
+					   "%u (packet fragments or ring size)",
+					   s, frame_bufs(p, s), p->buf_size, max_frame_bufs(p));
 	}
 	if (p->drop_ppm > 1000000 || p->trunc_ppm > 1000000 || p->overflow_ppm > 1000000)
 		return _netmem_err(EINVAL, "sim: fault rates are parts per million, at most 10^6");
@@ -1107,6 +1125,11 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 	netmem_sim_params_init(&p, NULL);
 	memcpy(&p, params, params->size);
 	p.size = sizeof(p);
+	/* The default size before the checks: it must fit the buffers too. */
+	if (!p.nr_sizes) {
+		p.sizes = &default_size;
+		p.nr_sizes = 1;
+	}
 	ret = check_params(&p);
 	if (ret < 0) {
 		errno = -ret;
@@ -1123,10 +1146,6 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 	}
 	sim->p = p;
 	sim->nr_queues = p.nr_queues;
-	if (!p.nr_sizes) {
-		p.sizes = &default_size;
-		p.nr_sizes = sim->p.nr_sizes = 1;
-	}
 	sim->sizes = malloc(p.nr_sizes * sizeof(*sim->sizes));
 	sim->flows = malloc(p.nr_flows * sizeof(*sim->flows));
 	/* The payload pattern is the generator's; injected frames bring theirs. */
@@ -1193,6 +1212,12 @@ int netmem_sim_destroy(struct netmem_sim *sim)
 
 	if (!sim)
 		return -EINVAL;
+	/* All or nothing: a queue another thread owns cannot be destroyed,
+	 * and the device must outlive its queues. */
+	for (unsigned i = 0; i < sim->nr_queues; i++)
+		if (sim->q[i] && !_netmem_rxq_is_owner(sim->q[i]->rxq))
+			return _netmem_err(EINVAL, "sim destroy: queue %u is owned by another thread",
+					   i);
 	for (unsigned i = 0; i < sim->nr_queues; i++) {
 		int ret;
 
