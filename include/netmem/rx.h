@@ -163,8 +163,9 @@ int netmem_rxq_refill(struct netmem_rxq *q);
 
 /*
  * Make the calling thread the queue's owner (and of the pools behind it).
- * Only while no thread is inside recv, e.g. when handing the queue to its
- * worker thread. 0 or -EINVAL.
+ * Only while the previous owner is inside no call on the queue (release
+ * included: the owner's own releases take a path private to the owner), e.g.
+ * when handing the queue to its worker thread. 0 or -EINVAL.
  */
 int netmem_rxq_set_owner(struct netmem_rxq *q);
 
