@@ -165,7 +165,7 @@ int netmem_parse_size(const char *s, uint64_t *out)
 	if (!s || !*s || !out || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10); /* decimal: no octal or hex guessing */
 	if (errno)
 		return -EINVAL;
 	switch (*end) {
@@ -219,7 +219,12 @@ struct netmem_provider *netmem_provider_create(const char *spec)
 		return NULL;
 	}
 	p->ops = ops;
-	p->order = ops->default_order <= NETMEM_MAX_ORDER ? ops->default_order : 0;
+	/* default_order came after the first tables: a shorter one has none. */
+	p->order = ops->size >= offsetof(struct netmem_provider_ops, default_order) +
+				     sizeof(ops->default_order) &&
+			   ops->default_order <= NETMEM_MAX_ORDER
+		       ? ops->default_order
+		       : 0;
 	atomic_init(&p->refs, 1);
 	atomic_init(&p->revoked, 0);
 	pthread_mutex_init(&p->lock, NULL);

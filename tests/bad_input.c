@@ -52,6 +52,12 @@ int main(void)
 	}
 	CHECK_EQ(netmem_parse_size("64M", &v), 0);
 	CHECK_EQ(v, 64 << 20);
+	/* Decimal only: a leading 0 is not octal, 0x not hex. */
+	CHECK_EQ(netmem_parse_size("010M", &v), 0);
+	CHECK_EQ(v, 10 << 20);
+	CHECK_EQ(netmem_parse_size("08", &v), 0);
+	CHECK_EQ(v, 8);
+	CHECK_EQ(netmem_parse_size("0x10K", &v), -EINVAL);
 	CHECK_EQ(netmem_parse_size("12Q", &v), -EINVAL);
 	CHECK_EQ(netmem_parse_size("", &v), -EINVAL);
 	CHECK_EQ(netmem_parse_size(NULL, &v), -EINVAL);
@@ -74,6 +80,28 @@ int main(void)
 		ops.name = "";
 		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
 		(void)dummy_take;
+	}
+	{
+		/* A table of the first version, ending before default_order, in
+		 * a block of exactly its size (the address sanitizer sees any
+		 * read past it): registered, used, order 0. It stays
+		 * registered, so it is never freed. */
+		size_t n = offsetof(struct netmem_provider_ops, default_order);
+		struct netmem_provider_ops full = *netmem_provider_lookup("host");
+		unsigned char *t = malloc(n);
+		struct netmem_provider *sp;
+
+		REQUIRE(t);
+		full.size = n;
+		full.name = "short_table";
+		memcpy(t, &full, n);
+		CHECK_EQ(netmem_provider_register((const struct netmem_provider_ops *)(void *)t), 0);
+		sp = netmem_provider_create("short_table");
+		CHECK(sp != NULL);
+		if (sp) {
+			CHECK_EQ(netmem_provider_default_order(sp), 0);
+			netmem_provider_destroy(sp);
+		}
 	}
 	CHECK(netmem_provider_lookup(NULL) == NULL);
 	CHECK(netmem_provider_lookup("nosuch") == NULL);

@@ -73,6 +73,13 @@ int main(void)
 	b.order = 0;
 	b.frame_size = 8192;
 	CHECK(fails(&b, EINVAL));
+	/* Above the page, even in a chunk that holds it: the kernel takes no
+	 * unaligned UMEM frame larger than a page. */
+	b = p;
+	b.order = 4;
+	b.frame_size = 8192;
+	CHECK(fails(&b, EINVAL));
+	CHECK(strstr(netmem_last_error(), "page size") != NULL); /* refused before the kernel */
 	/* No such interface. */
 	b = p;
 	b.ifname = "nmx-none0";

@@ -20,6 +20,7 @@ int main(void)
 }
 #else
 
+#include <fcntl.h>
 #include <pthread.h>
 
 #include "netmem/netmem.h"
@@ -127,6 +128,8 @@ static void run(const struct variant *v)
 	REQUIRE(x);
 	printf("%s: mode %s, frame %u\n", v->name, netmem_xsk_mode(x), netmem_xsk_frame_size(x));
 	CHECK(!strcmp(netmem_xsk_mode(x), "copy") || !strcmp(netmem_xsk_mode(x), "zerocopy"));
+	/* A program the process execs must not inherit the socket. */
+	CHECK(fcntl(netmem_xsk_fd(x), F_GETFD) & FD_CLOEXEC);
 	CHECK_EQ(netmem_provider_nr_areas(prov), 1 + 0);
 	rel.q = q;
 

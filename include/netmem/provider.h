@@ -141,8 +141,9 @@ unsigned netmem_provider_nr_areas(const struct netmem_provider *p);
 
 /*
  * Walk "key=value,key=value" argument strings: copies the next key and value
- * (NUL-terminated, truncated to their buffer sizes) and advances *args.
- * Returns 1 when a pair was read, 0 at the end, -EINVAL on a malformed pair.
+ * (NUL-terminated) and advances *args. Returns 1 when a pair was read, 0 at
+ * the end, -EINVAL on a malformed pair or a key or value longer than its
+ * buffer holds.
  */
 int netmem_spec_next(const char **args, char *key, size_t keylen, char *val,
 		     size_t vallen);
@@ -155,7 +156,7 @@ int netmem_spec_next(const char **args, char *key, size_t keylen, char *val,
 int netmem_spec_uint(const char *prov, const char *key, const char *val,
 		     unsigned long max, unsigned long *out);
 
-/* Parse a size with optional K/M/G suffix. 0 or -EINVAL. */
+/* Parse a decimal size with optional K/M/G suffix. 0 or -EINVAL. */
 int netmem_parse_size(const char *s, uint64_t *out);
 
 /* Thread-local text of the last error a netmem call reported. */

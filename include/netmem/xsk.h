@@ -76,8 +76,9 @@ struct netmem_xsk_params {
 	int hdr_split;          /* 0: no split, the whole frame is the payload
 				 * fragment; N > 0: the first N bytes go to
 				 * the header; NETMEM_XSK_SPLIT_AUTO: parse */
-	uint32_t frame_size;    /* bytes per posted fragment; 0 = 2048, or
-				 * more when the MTU needs it */
+	uint32_t frame_size;    /* bytes per posted fragment, at most the
+				 * page size; 0 = 2048, or more when the MTU
+				 * needs it, up to the page size */
 	uint32_t fill_size;     /* fill ring entries (power of 2); 0 = 2048 */
 	uint32_t rx_size;       /* rx ring entries (power of 2); 0 = 2048 */
 	unsigned flags;         /* enum netmem_xsk_flags */
@@ -118,9 +119,9 @@ struct netmem_xsk_stats {
  * unless NETMEM_XSK_ZEROCOPY is set. The calling thread becomes the owner.
  * Destroy with netmem_rxq_destroy(). Returns NULL and sets errno: EINVAL
  * (bad params: name, ring sizes not powers of 2, frame_size outside
- * 2048..chunk size, hdr_split > NETMEM_XSK_MAX_HDR), EOPNOTSUPP (memory not
- * CPU-mapped, or zero-copy required and unsupported), ENODEV (no such
- * interface), EPERM (not root), ENOMEM, or what the kernel answered;
+ * 2048..the smaller of chunk and page size, hdr_split > NETMEM_XSK_MAX_HDR),
+ * EOPNOTSUPP (memory not CPU-mapped, or zero-copy required and
+ * unsupported), ENODEV (no such interface, or the provider is revoked), EPERM (not root), ENOMEM, or what the kernel answered;
  * netmem_last_error() says why.
  */
 struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *params);

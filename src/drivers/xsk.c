@@ -15,6 +15,7 @@
  * back exactly those references once the socket is gone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -173,6 +174,21 @@ static int set_busy_poll(struct netmem_xsk *x, const struct netmem_xsk_params *p
 	return 0;
 }
 
+/*
+ * libxdp opens its sockets without SOCK_CLOEXEC: set it, so that a program
+ * the process execs does not keep the device queue bound and the UMEM
+ * pinned (include/netmem/xsk.h promises that much for system()).
+ */
+static int set_cloexec(int fd, const char *what)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0)
+		return _netmem_err(errno, "xsk: close-on-exec on the %s: %s", what,
+				   strerror(errno));
+	return 0;
+}
+
 static int umem_create(struct netmem_xsk *x)
 {
 	struct xsk_umem_config cfg = {
@@ -189,7 +205,7 @@ static int umem_create(struct netmem_xsk *x)
 	if (ret)
 		return _netmem_err(-ret, "xsk: UMEM of %zu bytes (frame %u, unaligned): %s",
 				   x->area->spec.size, x->frame_size, strerror(-ret));
-	return 0;
+	return set_cloexec(xsk_umem__fd(x->umem), "UMEM socket");
 }
 
 static int socket_create(struct netmem_xsk *x, const struct netmem_xsk_params *p,
@@ -793,7 +809,7 @@ static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *s
 /* Everything but the queue itself. 0 or -errno with the reason set. */
 static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 {
-	uint32_t chunk;
+	uint32_t chunk, page;
 	int ret, mtu, order = p->order;
 
 	if (order < 0) {
@@ -807,16 +823,25 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 	mtu = if_mtu(p->ifname);
 	if (mtu < 0)
 		return _netmem_err(-mtu, "xsk: interface %s: %s", p->ifname, strerror(-mtu));
+	/* Unaligned UMEM chunks may not span pages: the kernel refuses frames
+	 * above the page size, whatever memory backs the UMEM. */
+	page = (uint32_t)sysconf(_SC_PAGESIZE);
+	chunk = UINT32_C(4096) << order;
 	if (!p->frame_size) {
-		/* Room for the kernel's headroom and an Ethernet+VLAN frame. */
+		/* Room for the kernel's headroom and an Ethernet+VLAN frame, up
+		 * to a page (larger frames are dropped: no multi-buffer). */
 		p->frame_size = (XSK_KERNEL_HEADROOM + (uint32_t)mtu + 18 + 63) & ~63u;
 		if (p->frame_size < XSK_MIN_FRAME)
 			p->frame_size = XSK_MIN_FRAME;
+		if (p->frame_size > page)
+			p->frame_size = page;
 	}
-	chunk = UINT32_C(4096) << order;
-	if (p->frame_size < XSK_MIN_FRAME || p->frame_size > chunk)
-		return _netmem_err(EINVAL, "xsk: frame size %u outside %u..%u (chunk size)",
-				   p->frame_size, XSK_MIN_FRAME, chunk);
+	if (p->frame_size < XSK_MIN_FRAME || p->frame_size > chunk || p->frame_size > page)
+		return _netmem_err(EINVAL,
+				   "xsk: frame size %u outside %u..%u (the smaller of the chunk "
+				   "size %u and the page size %u)",
+				   p->frame_size, XSK_MIN_FRAME, chunk < page ? chunk : page, chunk,
+				   page);
 	if (!p->nr_chunks) {
 		uint64_t need = ((uint64_t)p->fill_size + p->rx_size) * 2 * p->frame_size;
 
@@ -878,6 +903,9 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   strerror(-ret));
 	}
 	x->fd = xsk_socket__fd(x->xsk);
+	ret = set_cloexec(x->fd, "AF_XDP socket");
+	if (ret)
+		return ret;
 	rings_dontfork(x);
 	ret = xsk_socket__update_xskmap(x->xsk, x->prog->map_fd);
 	if (ret)
