@@ -104,6 +104,8 @@ struct netmem_pool {
 	struct netmem_desc **held; /* room for every chunk of the area */
 	unsigned nr_held;
 	unsigned held_cursor; /* next entry netmem_pool_poll() looks at */
+	unsigned sweep_backoff; /* see held_sweep_alloc() */
+	unsigned sweep_skip;
 	bool revoked_seen;
 	bool in_on_revoke; /* on_revoke is running: destroy refuses */
 	void (*on_revoke)(struct netmem_pool *pool, void *arg);

@@ -226,8 +226,9 @@ static inline netmem_t next_gen(netmem_t h)
 
 static void frag_retire(struct netmem_pool *pool);
 static void held_release_all(struct netmem_pool *pool);
-static void held_sweep(struct netmem_pool *pool);
-static void held_poll(struct netmem_pool *pool);
+static unsigned held_sweep(struct netmem_pool *pool);
+static void held_sweep_alloc(struct netmem_pool *pool);
+static unsigned held_poll(struct netmem_pool *pool);
 
 /* Close the ring for good and give everything in it to the provider. Spins
  * only on slots a producer reserved and is about to fill. */
@@ -284,7 +285,8 @@ int netmem_pool_poll(struct netmem_pool *pool)
 {
 	if (!pool)
 		return -EINVAL;
-	held_poll(pool);
+	if (held_poll(pool))
+		pool->sweep_skip = 0; /* more may be done: the next slow path sweeps */
 	return pool_check_revoked(pool) ? -ENODEV : 0;
 }
 
@@ -301,7 +303,7 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 		return 0;
 	}
 	/* Held fragmented chunks may be whole again: into the (empty) cache. */
-	held_sweep(pool);
+	held_sweep_alloc(pool);
 	if (f->count)
 		return f->cache[--f->count];
 	n = ring_pop(&pool->ring, f->cache, NETMEM_CACHE_REFILL);
@@ -417,9 +419,12 @@ static inline void held_put(struct netmem_pool *pool, struct netmem_desc *d)
 		held_last(pool, d);
 }
 
-/* Reclaim every held chunk whose other holders have all put. No atomics. */
-static void held_sweep(struct netmem_pool *pool)
+/* Reclaim every held chunk whose other holders have all put; returns how
+ * many. No atomics. */
+static unsigned held_sweep(struct netmem_pool *pool)
 {
+	unsigned got = 0;
+
 	/* Backwards: a removal moves the last entry, already looked at, here. */
 	for (unsigned i = pool->nr_held; i-- > 0;) {
 		struct netmem_desc *d = pool->held[i];
@@ -427,21 +432,62 @@ static void held_sweep(struct netmem_pool *pool)
 		if (held_all(d)) {
 			held_remove(pool, d);
 			chunk_reclaim(pool, d);
+			got++;
 		}
 	}
+	return got;
 }
 
-/* held_sweep() of a few entries, round robin: cheap enough for every poll. */
-static void held_poll(struct netmem_pool *pool)
+/*
+ * The allocation slow path's sweep. One that finds nothing to reclaim backs
+ * off: the next 1, 2, 4 ... up to HELD_SWEEP_BACKOFF_MAX slow paths look at
+ * two entries each (held_poll()) instead of all, until one of those finds a
+ * chunk to reclaim: then the whole list is swept at once (other holders
+ * tend to put in batches) and the back-off ends. Without it, a pool whose
+ * held chunks are all still out (an application holding its buffers, the
+ * device failing to refill at every frame) would read every held
+ * descriptor at each failed allocation. A chunk another thread finished is
+ * found within nr_held / 2 slow paths (and HELD_SWEEP_BACKOFF_MAX).
+ */
+#define HELD_SWEEP_BACKOFF_MAX 256u
+
+static void held_sweep_alloc(struct netmem_pool *pool)
 {
+	if (pool->sweep_skip) {
+		pool->sweep_skip--;
+		if (!held_poll(pool))
+			return;
+		pool->sweep_skip = 0;
+		held_sweep(pool);
+		pool->sweep_backoff = 0;
+		return;
+	}
+	if (!pool->nr_held || held_sweep(pool)) {
+		pool->sweep_backoff = 0;
+		return;
+	}
+	pool->sweep_backoff = pool->sweep_backoff ? pool->sweep_backoff * 2 : 1;
+	if (pool->sweep_backoff > HELD_SWEEP_BACKOFF_MAX)
+		pool->sweep_backoff = HELD_SWEEP_BACKOFF_MAX;
+	pool->sweep_skip = pool->sweep_backoff;
+}
+
+/* held_sweep() of a few entries, round robin: cheap enough for every poll.
+ * Returns how many chunks it reclaimed. */
+static unsigned held_poll(struct netmem_pool *pool)
+{
+	unsigned got = 0;
+
 	for (int k = 0; k < 2 && pool->nr_held; k++) {
 		struct netmem_desc *d = pool->held[pool->held_cursor++ % pool->nr_held];
 
 		if (held_all(d)) {
 			held_remove(pool, d);
 			chunk_reclaim(pool, d);
+			got++;
 		}
 	}
+	return got;
 }
 
 /* Give the owner's references on d back with one atomic subtraction. If
