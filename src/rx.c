@@ -26,7 +26,6 @@
 
 #include "rx_internal.h"
 
-#define RX_MAX_TOKENS	 (UINT32_C(1) << 24)
 #define RX_RELEASE_BATCH 64
 
 struct rx_slot {
@@ -77,7 +76,7 @@ struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, vo
 	uint32_t n = 1, seed;
 
 	if (!ops || ops->size < sizeof(*ops) || !ops->recv || !ops->destroy || !ops->name ||
-	    nr_tokens == 0 || nr_tokens > RX_MAX_TOKENS) {
+	    nr_tokens == 0 || nr_tokens > _NETMEM_RX_MAX_TOKENS) {
 		errno = -_netmem_err(EINVAL, "rxq: bad driver table or token count %u", nr_tokens);
 		return NULL;
 	}

@@ -67,6 +67,9 @@ struct netmem_rx_driver_ops {
  * at most 2^24). The calling thread becomes the owner. Returns NULL with
  * errno EINVAL or ENOMEM.
  */
+/* Most tokens one queue's table holds. */
+#define _NETMEM_RX_MAX_TOKENS (UINT32_C(1) << 24)
+
 struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, void *priv,
 				      uint32_t nr_tokens);
 

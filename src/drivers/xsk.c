@@ -971,10 +971,17 @@ struct netmem_rxq *netmem_xsk_rxq_create(const struct netmem_xsk_params *pp)
 	if (ret)
 		goto fail;
 	/* One token per fragment the area can hold: the application may
-	 * hold all of them (back-pressure then stops the fill ring). */
-	q = _netmem_rxq_create(&xsk_ops, x,
-			       (uint32_t)(x->area->spec.nr_chunks *
-					  ((uint32_t)1 << x->chunk_shift) / x->frame_size));
+	 * hold all of them (back-pressure then stops the fill ring). A UMEM
+	 * of more fragments than a table holds (over 32 GiB of 2 KiB frames)
+	 * gets a full table; packets beyond it drop as drop_no_token. */
+	{
+		uint64_t frags = (uint64_t)x->area->spec.nr_chunks * ((uint64_t)1 << x->chunk_shift) /
+				 x->frame_size;
+
+		q = _netmem_rxq_create(&xsk_ops, x,
+				       frags < _NETMEM_RX_MAX_TOKENS ? (uint32_t)frags
+								     : _NETMEM_RX_MAX_TOKENS);
+	}
 	if (!q) {
 		ret = -errno;
 		goto fail;
