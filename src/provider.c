@@ -298,14 +298,18 @@ int netmem_provider_revoke(struct netmem_provider *p)
 	if (!p)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
-	was = atomic_exchange_explicit(&p->revoked, 1, memory_order_acq_rel);
-	/* release: a thread that reads revoked then sees the provider's state. */
+	/* The areas first, then the provider: a thread that sees the provider
+	 * revoked (netmem_provider_is_revoked(), acquire) then sees every one
+	 * of its areas revoked too, so the next poll of any of its pools
+	 * notices. New areas are made under p->lock and check the flag. */
 	for (struct netmem_area *a = p->areas; a; a = a->next) {
 		atomic_store_explicit(&a->hdr.revoked, 1, memory_order_release);
 		/* An area with every chunk free would otherwise stay mapped
 		 * until its pool is destroyed. p->lock keeps `a` alive. */
 		_netmem_area_revoked(a);
 	}
+	/* release: orders the area flags (and the provider's state) before. */
+	was = atomic_exchange_explicit(&p->revoked, 1, memory_order_acq_rel);
 	pthread_mutex_unlock(&p->lock);
 	if (!was && p->ops->revoke)
 		p->ops->revoke(p);
