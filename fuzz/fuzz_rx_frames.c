@@ -285,9 +285,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t qsel = get8(&in), how = get8(&in);
 			unsigned queue = qsel & 0x80 ? NETMEM_SIM_INJECT_RSS : qsel % (nq + 1);
 			uint32_t hl = len < sp.hdr_split ? len : sp.hdr_split;
-			bool fits =
-			    len >= 1 && len <= NETMEM_SIM_MAX_FRAME &&
-			    (len - hl + sp.buf_size - 1) / sp.buf_size <= NETMEM_RX_MAX_FRAGS;
+			uint32_t nb = (len - hl + sp.buf_size - 1) / sp.buf_size;
+			/* One packet's fragments, and no more than the ring posts. */
+			bool fits = len >= 1 && len <= NETMEM_SIM_MAX_FRAME &&
+				    nb <= NETMEM_RX_MAX_FRAGS && nb <= sp.ring_size;
 			int ret;
 
 			if (how & 1 && len >= NETMEM_SIM_HDR_LEN) {
