@@ -213,6 +213,15 @@ int main(void)
 		REQUIRE(netmem_pool_stats(pool, &after) == 0);
 		CHECK_EQ(after.bad_put, 4);
 		CHECK_EQ(after.in_flight, 0);
+		/* 0 in a bulk put is skipped, not read and not counted */
+		REQUIRE(netmem_pool_alloc_bulk_direct(pool, b, 2) == 2);
+		b[3] = b[1];
+		b[1] = 0;
+		b[2] = 0;
+		netmem_pool_put_bulk_direct(pool, b, 4);
+		REQUIRE(netmem_pool_stats(pool, &after) == 0);
+		CHECK_EQ(after.bad_put, 4);
+		CHECK_EQ(after.in_flight, 0);
 		/* every chunk is in the cache once: 64 distinct allocations */
 		{
 			netmem_t all[64];
