@@ -211,7 +211,12 @@ static struct result run_one(struct rx_loop *l, double seconds, uint64_t count)
 	}
 	xu_sender_wait(pid);
 	r.sent = atomic_load(&shm->sent);
-	r.offered = (double)r.sent / atomic_load(&shm->elapsed_us) * 1e6;
+	{
+		uint64_t us = atomic_load(&shm->elapsed_us);
+
+		/* A sender that never ran reports 0: no rate, not NaN. */
+		r.offered = us ? (double)r.sent / (double)us * 1e6 : 0;
+	}
 	if (t_last > t_first)
 		r.pps = (double)r.packets / (t_last - t_first);
 	if (busy_pkts)

@@ -5,6 +5,8 @@
  */
 #include <stdio.h>
 
+#include <sys/wait.h>
+
 #include "harness.h"
 
 static char out[8192];
@@ -78,5 +80,21 @@ int main(void)
 	CHECK(run("--provider nosuch") != 0);
 	CHECK(run("--queues 0") != 0);
 	CHECK(run("--size 10") != 0);
+	/* Usage errors (status 2), values that used to wrap to valid ones
+	 * included: nothing runs. */
+	{
+		static const char *const bad[] = {
+		    "--queues 4294967297", "--size 4294968796", "--hold 4294967296",
+		    "--rate -5",	   "--seconds 1e400",	"--seconds nan",
+		    "--flows 1x",	   "--revoke-after 2 --seconds 1",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			int st = run(bad[i]);
+
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+			CHECK(strstr(out, "packets") == NULL);
+		}
+	}
 	return t_done();
 }

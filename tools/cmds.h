@@ -3,6 +3,8 @@
 #ifndef NETMEM_TOOLS_CMDS_H
 #define NETMEM_TOOLS_CMDS_H
 
+#include <stdint.h>
+
 /* Each returns the process exit status. argv[0] is the subcommand's own
  * name ("pool" for "netmem bench pool"). A command whose file is not built
  * is NULL (weak) and reported as unavailable. */
@@ -12,6 +14,18 @@ int netmem_cmd_bench_rx(int argc, char **argv) __attribute__((weak));
 int netmem_cmd_bench_xsk(int argc, char **argv) __attribute__((weak));
 int netmem_cmd_rx(int argc, char **argv) __attribute__((weak));
 int netmem_cmd_soak(int argc, char **argv) __attribute__((weak));
+
+/*
+ * Option values (tools/args.c): the whole string a decimal number in
+ * [min, max], or -1 after printing "netmem CMD: OPT wants ..." to stderr.
+ * No sign, no trailing text, no overflow, no NaN or infinity.
+ */
+int netmem_arg_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		   uint64_t *out);
+int netmem_arg_unsigned(const char *cmd, const char *opt, const char *s, unsigned min,
+			unsigned max, unsigned *out);
+int netmem_arg_double(const char *cmd, const char *opt, const char *s, double min, double max,
+		      double *out);
 
 /* netmem rx --xdp: AF_XDP receive on a real netdev queue (tools/rx_xdp.c,
  * built with libxdp). Returns the exit status. */

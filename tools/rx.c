@@ -203,74 +203,52 @@ int netmem_cmd_rx(int argc, char **argv)
 	struct worker *w;
 	struct netmem_rxq_stats tot;
 	int held_after, areas_after;
-	char *end, sizedesc[16];
+	char sizedesc[16];
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': spec = optarg; break;
 		case 'q':
-			queues = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || queues < 1 || queues > NETMEM_SIM_MAX_QUEUES) {
-				fprintf(stderr, "netmem rx: --queues wants 1..%d\n", NETMEM_SIM_MAX_QUEUES);
+			if (netmem_arg_unsigned("rx", "--queues", optarg, 1, NETMEM_SIM_MAX_QUEUES,
+						&queues))
 				return 2;
-			}
 			break;
 		case 's':
 			if (!strcmp(optarg, "imix")) {
 				use_imix = 1;
 				break;
 			}
-			size = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || size < NETMEM_SIM_MIN_FRAME || size > NETMEM_SIM_MAX_FRAME) {
-				fprintf(stderr, "netmem rx: --size wants %d..%d or imix\n",
-					NETMEM_SIM_MIN_FRAME, NETMEM_SIM_MAX_FRAME);
+			if (netmem_arg_unsigned("rx", "--size (or imix)", optarg,
+						NETMEM_SIM_MIN_FRAME, NETMEM_SIM_MAX_FRAME, &size))
 				return 2;
-			}
+			use_imix = 0;
 			break;
 		case 't':
-			seconds = strtod(optarg, &end);
-			if (*end || !(seconds > 0) || seconds > 86400) {
-				fprintf(stderr, "netmem rx: --seconds wants a positive number\n");
+			if (netmem_arg_double("rx", "--seconds", optarg, 0.001, 86400, &seconds))
 				return 2;
-			}
 			break;
 		case 'H':
-			hold = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || hold > (1u << 24)) {
-				fprintf(stderr, "netmem rx: --hold wants 0..%u\n", 1u << 24);
+			if (netmem_arg_unsigned("rx", "--hold", optarg, 0, 1u << 24, &hold))
 				return 2;
-			}
 			break;
 		case 'r':
-			revoke_after = strtod(optarg, &end);
-			if (*end || !(revoke_after >= 0)) {
-				fprintf(stderr, "netmem rx: --revoke-after wants seconds >= 0\n");
+			if (netmem_arg_double("rx", "--revoke-after", optarg, 0, 86400, &revoke_after))
 				return 2;
-			}
 			break;
 		case 'v': verify = 1; break;
 		case 'S':
 			split_set = 1;
-			split = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || split > NETMEM_SIM_MAX_SPLIT) {
-				fprintf(stderr, "netmem rx: --split wants 0..%d\n", NETMEM_SIM_MAX_SPLIT);
+			if (netmem_arg_unsigned("rx", "--split", optarg, 0, NETMEM_SIM_MAX_SPLIT, &split))
 				return 2;
-			}
 			break;
 		case 'f':
-			flows = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || flows < 1 || flows > 65536) {
-				fprintf(stderr, "netmem rx: --flows wants 1..65536\n");
+			if (netmem_arg_unsigned("rx", "--flows", optarg, 1, 65536, &flows))
 				return 2;
-			}
 			break;
 		case 'R':
-			rate = strtoull(optarg, &end, 10);
-			if (*end) {
-				fprintf(stderr, "netmem rx: --rate wants frames per second\n");
+			if (netmem_arg_u64("rx", "--rate", optarg, 0, UINT64_C(1) << 40, &rate))
 				return 2;
-			}
 			break;
 		case 'j': json = 1; break;
 		case 'X': xdp = optarg; break;
@@ -281,6 +259,13 @@ int netmem_cmd_rx(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "netmem rx: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
+		return 2;
+	}
+	if (revoke_after >= seconds) {
+		fprintf(stderr,
+			"netmem rx: --revoke-after %g is not within the run (--seconds %g): "
+			"nothing would be revoked\n",
+			revoke_after, seconds);
 		return 2;
 	}
 	if (xdp) {
@@ -379,7 +364,7 @@ int netmem_cmd_rx(int argc, char **argv)
 				fprintf(stderr, "netmem rx: payload provider %s revoked at %.2f s\n",
 					spec, t_revoke);
 		}
-		if (tty && t - last >= 0.25) {
+		if (tty && !json && t - last >= 0.25) {
 			char pps[16], gbps[16];
 
 			sum(w, queues, &tot, &verified, &bad);

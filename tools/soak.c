@@ -93,7 +93,7 @@ static void usage(FILE *f)
 	    "  --faults ARGS    fault wrapper keys (default fail=4,short=2,wfail=20000)\n"
 	    "  --rate PPS       frames per second per queue (default 50000; 0 = unlimited)\n"
 	    "  --hold N         tokens each returner keeps back (default 128)\n"
-	    "  --verify-every N check every Nth packet end to end (default 8; 1 = all)\n"
+	    "  --verify-every N check every Nth packet end to end (default 8; 1 = all, 0 = none)\n"
 	    "  --warmup S       seconds before the memory reference is taken (default S/5, 2..60)\n"
 	    "  --margin-mb M    allowed growth of resident memory after warm-up (default 16)\n"
 	    "  --verbose        one line per epoch\n"
@@ -375,13 +375,17 @@ int netmem_cmd_soak(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			seconds = atof(optarg);
+			if (netmem_arg_double("soak", "--seconds", optarg, 0.1, 7 * 86400, &seconds))
+				return 2;
 			break;
 		case 'q':
-			nq = (unsigned)atoi(optarg);
+			if (netmem_arg_unsigned("soak", "--queues", optarg, 1, NETMEM_SIM_MAX_QUEUES,
+						&nq))
+				return 2;
 			break;
 		case 'e':
-			epoch = atof(optarg);
+			if (netmem_arg_double("soak", "--epoch", optarg, 0.1, 3600, &epoch))
+				return 2;
 			break;
 		case 'p':
 			inner = optarg;
@@ -390,19 +394,25 @@ int netmem_cmd_soak(int argc, char **argv)
 			faults = optarg;
 			break;
 		case 'H':
-			hold = (unsigned)atoi(optarg);
+			if (netmem_arg_unsigned("soak", "--hold", optarg, 0, 1u << 20, &hold))
+				return 2;
 			break;
 		case 'r':
-			rate = strtoull(optarg, NULL, 10);
+			if (netmem_arg_u64("soak", "--rate", optarg, 0, UINT64_C(1) << 40, &rate))
+				return 2;
 			break;
 		case 'V':
-			verify_every = (unsigned)atoi(optarg);
+			if (netmem_arg_unsigned("soak", "--verify-every", optarg, 0, 1u << 30,
+						&verify_every))
+				return 2;
 			break;
 		case 'w':
-			warmup = atof(optarg);
+			if (netmem_arg_double("soak", "--warmup", optarg, 0, 7 * 86400, &warmup))
+				return 2;
 			break;
 		case 'm':
-			margin_mb = atof(optarg);
+			if (netmem_arg_double("soak", "--margin-mb", optarg, 0, 1000000, &margin_mb))
+				return 2;
 			break;
 		case 'v':
 			verbose = 1;
@@ -428,16 +438,42 @@ int netmem_cmd_soak(int argc, char **argv)
 			 netmem_provider_lookup("devsim") ? "+devsim" : "");
 		inner = dflt;
 	}
-	for (const char *s = inner; *s && nr_inner < 8;) {
+	for (const char *s = inner; *s;) {
 		size_t n = strcspn(s, "+");
 
-		if (n == 0 || n >= sizeof(inners[0])) {
-			usage(stderr);
+		if (n == 0 || n >= sizeof(inners[0]) ||
+		    nr_inner == sizeof(inners) / sizeof(inners[0])) {
+			fprintf(stderr,
+				"netmem soak: --provider wants up to %zu specs of under %zu "
+				"characters, '+'-separated\n",
+				sizeof(inners) / sizeof(inners[0]), sizeof(inners[0]));
 			return 2;
 		}
 		memcpy(inners[nr_inner], s, n);
 		inners[nr_inner++][n] = 0;
 		s += n + (s[n] == '+');
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netmem soak: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* Every provider and the fault keys once, before the run: a bad spec
+	 * is a usage error, not one failure per epoch. */
+	for (unsigned i = 0; i < nr_inner; i++) {
+		char spec[512];
+		struct netmem_provider *p;
+
+		if (snprintf(spec, sizeof(spec), "fault:%s%sinner=%s", faults, *faults ? "," : "",
+			     inners[i]) >= (int)sizeof(spec)) {
+			fprintf(stderr, "netmem soak: --faults too long\n");
+			return 2;
+		}
+		p = netmem_provider_create(spec);
+		if (!p) {
+			fprintf(stderr, "netmem soak: provider '%s': %s\n", spec, netmem_last_error());
+			return 2;
+		}
+		netmem_provider_destroy(p);
 	}
 	if (warmup < 0)
 		warmup = seconds / 5 < 2 ? 2 : seconds / 5 > 60 ? 60 : seconds / 5;

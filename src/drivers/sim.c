@@ -1024,7 +1024,7 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 
 	q = calloc(1, sizeof(*q));
 	if (!q)
-		goto fail;
+		goto nomem;
 	q->sim = sim;
 	q->index = qi;
 	q->rng = mix32(p->seed + qi) | (uint64_t)mix32(p->seed ^ (qi + 77)) << 32 | 1;
@@ -1032,7 +1032,7 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 	q->pring.s = calloc(p->ring_size, sizeof(*q->pring.s));
 	q->flows = malloc(p->nr_flows * sizeof(*q->flows));
 	if (!q->hring.s || !q->pring.s || !q->flows)
-		goto fail;
+		goto nomem;
 	q->hring.mask = q->pring.mask = p->ring_size - 1;
 	for (unsigned f = 0; f < p->nr_flows; f++)
 		if ((sim->flows[f].hash % INDIR_SIZE) % sim->nr_queues == qi)
@@ -1085,6 +1085,10 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 		goto fail;
 	}
 	return q;
+nomem:
+	/* Only the sim's own allocations: a pool's failure keeps the
+	 * provider's message (e.g. how to reserve huge pages). */
+	_netmem_err(ENOMEM, "sim: out of memory");
 fail:
 	if (q) {
 		if (q->hpool)
@@ -1093,8 +1097,6 @@ fail:
 			netmem_pool_destroy(q->ppool);
 		queue_free(q);
 	}
-	if (err == ENOMEM)
-		_netmem_err(ENOMEM, "sim: out of memory");
 	errno = err;
 	return NULL;
 }
