@@ -427,9 +427,15 @@ int netmem_cmd_rx(int argc, char **argv)
 			       " refused%s\n",
 			       tot.tokens_issued, tot.tokens_released, tot.bad_release,
 			       hold ? " (held back per queue: --hold)" : "");
-			if (verify)
+			if (verify) {
+				/* The first failure of the first queue that had one. */
+				const char *first = "";
+
+				for (unsigned i = 0; bad && i < queues && !*first; i++)
+					first = w[i].first_bad;
 				printf("verify: %" PRIu64 " packets checked end to end, %" PRIu64 " bad%s%s\n",
-				       verified, bad, bad ? ", first: " : "", bad ? w[0].first_bad : "");
+				       verified, bad, *first ? ", first: " : "", first);
+			}
 			if (revoked)
 				printf("revoke: provider %s revoked at %.2f s; receive went on, %" PRIu64
 				       " payload frames dropped; %d area%s still mapped\n",
