@@ -316,7 +316,11 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 	}
 	if (!n) {
 		pool->alloc_failed++;
-		errno = ENOMEM;
+		/* A revoke that landed since the check above is why the area
+		 * gave nothing: say so now, not at the next call. */
+		errno = atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)
+			    ? ENODEV
+			    : ENOMEM;
 		return 0;
 	}
 	return f->cache[--f->count];
@@ -346,7 +350,8 @@ static void recycle_owned(struct netmem_pool *pool, netmem_t h)
 		if (k < 0)
 			k = 0;
 		if ((unsigned)k < spill) {
-			atomic_fetch_add_explicit(&pool->ring_full, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&pool->ring_full, spill - (unsigned)k,
+						  memory_order_relaxed);
 			pool_release(pool, from + k, spill - (unsigned)k);
 		}
 		f->count -= spill;
@@ -576,7 +581,7 @@ static void recycle_remote(struct netmem_pool *pool, const netmem_t *h, unsigned
 	if (k < 0)
 		k = 0; /* closed: pool revoked or dying */
 	else if ((unsigned)k < n)
-		atomic_fetch_add_explicit(&pool->ring_full, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&pool->ring_full, n - (unsigned)k, memory_order_relaxed);
 	if ((unsigned)k < n)
 		pool_release(pool, h + k, n - (unsigned)k);
 }

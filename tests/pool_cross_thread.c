@@ -52,6 +52,40 @@ static void *putter(void *arg)
 	return NULL;
 }
 
+/* A full ring: each chunk that finds no room is counted once in
+ * recycle_ring_full and goes to the provider. */
+static netmem_t spill[64];
+
+static void *put_spill(void *arg)
+{
+	(void)arg;
+	netmem_put_bulk(spill, 64);
+	return NULL;
+}
+
+static void ring_full_counts_chunks(struct netmem_provider *prov)
+{
+	struct netmem_pool_params pp;
+	struct netmem_pool_stats st;
+	struct netmem_pool *pool;
+	pthread_t th;
+
+	netmem_pool_params_init(&pp, prov);
+	pp.nr_chunks = 128;
+	pp.ring_size = 4;
+	pool = netmem_pool_create(&pp);
+	REQUIRE(pool);
+	REQUIRE(netmem_pool_alloc_bulk_direct(pool, spill, 64) == 64);
+	REQUIRE(pthread_create(&th, NULL, put_spill, NULL) == 0);
+	pthread_join(th, NULL);
+	REQUIRE(netmem_pool_stats(pool, &st) == 0);
+	CHECK_EQ(st.recycle_ring, 4);
+	CHECK_EQ(st.recycle_ring_full, 60);
+	CHECK_EQ(st.in_ring, 4);
+	CHECK_EQ(st.in_flight, 0);
+	CHECK_EQ(netmem_pool_destroy(pool), 0);
+}
+
 int main(void)
 {
 	struct netmem_provider *prov = netmem_provider_create("host");
@@ -62,6 +96,7 @@ int main(void)
 	unsigned long sent = 0, failed = 0, owner_puts = 0;
 
 	REQUIRE(prov);
+	ring_full_counts_chunks(prov);
 	netmem_pool_params_init(&pp, prov);
 	pp.nr_chunks = 512;
 	pp.ring_size = 256;

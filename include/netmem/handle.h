@@ -59,7 +59,7 @@ struct netmem_area_hdr {
  * 1 for a whole chunk held by one user, more while fragments are live.
  */
 struct netmem_desc {
-	struct netmem_pool *pool;      /* owning pool, NULL in provider space */
+	struct netmem_pool *pool;      /* owning pool, set when the area is made */
 	_Atomic long ref;              /* references held on this chunk */
 	uint64_t dma;                  /* device address, set by the provider */
 	void *cpu;                     /* CPU address, NULL when unreadable */

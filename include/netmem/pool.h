@@ -70,7 +70,7 @@ struct netmem_pool_stats {
 	uint64_t recycle_cached;     /* puts into the owner cache */
 	uint64_t recycle_cache_full; /* owner puts that found the cache full */
 	uint64_t recycle_ring;       /* puts into the recycle ring */
-	uint64_t recycle_ring_full;  /* puts that found the ring full */
+	uint64_t recycle_ring_full;  /* chunks that found the ring full */
 	uint64_t recycle_released;   /* chunks given back to the provider */
 	uint64_t frag_alloc;         /* fragments handed out */
 	uint64_t frag_chunks;        /* chunks carved into fragments */
@@ -289,14 +289,16 @@ uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool);
  */
 int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st);
 
-/* Write the counters as one JSON object. Returns characters written or
- * -EINVAL / -errno of the stream. */
+/* Write the counters as one JSON object. Returns characters written, or
+ * -EINVAL (NULL), -EIO (the stream failed). */
 int netmem_pool_stats_json(struct netmem_pool *pool, FILE *out);
 
 /*
  * Report chunks still in flight: count, and with `verbose` one line per
- * handle (area, index, refcount). Any thread while the owner is quiescent, and
- * for a pool whose destroy is waiting. Returns the count or -EINVAL.
+ * handle (area, index, refcount). Any thread while the owner is quiescent,
+ * and for a pool whose destroy is waiting as long as the caller holds one of
+ * its chunks or no other thread can put one (the last put frees the pool).
+ * Returns the count, -EINVAL or -ENOMEM.
  */
 long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbose);
 
