@@ -316,11 +316,9 @@ netmem_t _netmem_pool_alloc_slow(struct netmem_pool *pool)
 	}
 	if (!n) {
 		pool->alloc_failed++;
-		/* A revoke that landed since the check above is why the area
-		 * gave nothing: say so now, not at the next call. */
-		errno = atomic_load_explicit(&pool->area->hdr.revoked, memory_order_acquire)
-			    ? ENODEV
-			    : ENOMEM;
+		/* A revoke that lands between the check above and the take
+		 * reads as ENOMEM here and as ENODEV from the next slow path. */
+		errno = ENOMEM;
 		return 0;
 	}
 	return f->cache[--f->count];
