@@ -319,22 +319,31 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 	struct netmem_pool *pool;
 	int json = 0, c, nrows = 0, ret = 1;
 	double eff_target = -1, ratio_max = 0, ratio_window_max = 0;
+	uint64_t v;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'p': spec = optarg; break;
-		case 'i': iters = atol(optarg); break;
-		case 'r': reps = atoi(optarg); break;
-		case 'w': window = atol(optarg); break;
+		case 'i':
+			if (netmem_arg_u64("bench frag", "--iters", optarg, 1000, UINT64_C(1) << 40, &v))
+				return 2;
+			iters = (long)v;
+			break;
+		case 'r':
+			if (netmem_arg_u64("bench frag", "--reps", optarg, 1, 64, &v))
+				return 2;
+			reps = (int)v;
+			break;
+		case 'w':
+			if (netmem_arg_u64("bench frag", "--window", optarg, 16, 1 << 22, &v))
+				return 2;
+			window = (long)v;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-	}
-	if (iters < 1000 || reps < 1 || reps > 64 || window < 16 || window > (1 << 22)) {
-		fprintf(stderr, "netmem bench frag: --iters >= 1000, --reps 1..64, --window 16..4194304\n");
-		return 2;
 	}
 	prov = netmem_provider_create(spec);
 	wbuf = calloc((size_t)window, sizeof(*wbuf));

@@ -193,21 +193,26 @@ int netmem_cmd_bench_pool(int argc, char **argv)
 	double dpdk_cached = -1, dpdk_bulk = -1;
 	static double v[B_N][64];
 	int dpdk;
+	uint64_t num;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
 		case 'p': spec = optarg; break;
-		case 'i': iters = atol(optarg); break;
-		case 'r': reps = atoi(optarg); break;
+		case 'i':
+			if (netmem_arg_u64("bench pool", "--iters", optarg, 64, UINT64_C(1) << 40, &num))
+				return 2;
+			iters = (long)num;
+			break;
+		case 'r':
+			if (netmem_arg_u64("bench pool", "--reps", optarg, 1, 64, &num))
+				return 2;
+			reps = (int)num;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-	}
-	if (iters < 64 || reps < 1 || reps > 64) {
-		fprintf(stderr, "netmem bench pool: --iters >= 64, --reps 1..64\n");
-		return 2;
 	}
 	prov = netmem_provider_create(spec);
 	if (!prov) {

@@ -380,7 +380,8 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 	struct rx_result res[2][R_N];
 	double held_ns[MAX_RUNS], held_call_ns = 0;
 	struct trace tr[2];
-	char *end, *src = NULL;
+	char *src = NULL;
+	uint64_t num;
 	uint32_t buf_size;
 	size_t area;
 
@@ -394,18 +395,13 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 			spec = optarg;
 			break;
 		case 'r':
-			runs = (int)strtol(optarg, &end, 10);
-			if (*end || runs < 1 || runs > MAX_RUNS) {
-				fprintf(stderr, "netmem bench rx: --runs wants 1..%d\n", MAX_RUNS);
+			if (netmem_arg_u64("bench rx", "--runs", optarg, 1, MAX_RUNS, &num))
 				return 2;
-			}
+			runs = (int)num;
 			break;
 		case 's':
-			secs = strtod(optarg, &end);
-			if (*end || !(secs > 0) || secs > 60) {
-				fprintf(stderr, "netmem bench rx: --seconds wants 0..60\n");
+			if (netmem_arg_double("bench rx", "--seconds", optarg, 0.001, 60, &secs))
 				return 2;
-			}
 			break;
 		case 'h':
 			usage(stdout);

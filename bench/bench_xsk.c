@@ -514,27 +514,32 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct result a[MAX_RUNS], b[MAX_RUNS], s[MAX_RUNS];
+	struct result a[MAX_RUNS] = {0}, b[MAX_RUNS] = {0}, s[MAX_RUNS] = {0};
 	const char *mode = "?";
 	double seconds = 1.5, t0 = xu_now();
-	uint64_t count = 5000000;
+	uint64_t count = 5000000, v;
 	int json = 0, runs = 5, c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = 1; break;
-		case 'r': runs = atoi(optarg); break;
-		case 's': seconds = atof(optarg); break;
-		case 'c': count = strtoull(optarg, NULL, 10); break;
+		case 'r':
+			if (netmem_arg_u64("bench xsk", "--runs", optarg, 1, MAX_RUNS, &v))
+				return 2;
+			runs = (int)v;
+			break;
+		case 's':
+			if (netmem_arg_double("bench xsk", "--seconds", optarg, 0.01, 5, &seconds))
+				return 2;
+			break;
+		case 'c':
+			if (netmem_arg_u64("bench xsk", "--count", optarg, 1, UINT64_C(1) << 40, &count))
+				return 2;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
-	}
-	if (runs < 1 || runs > MAX_RUNS || !(seconds > 0 && seconds <= 5) || !count) {
-		fprintf(stderr, "netmem bench xsk: --runs 1..%d, --seconds (0, 5], --count > 0\n",
-			MAX_RUNS);
-		return 2;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "netmem bench xsk: needs root (network namespaces, XDP)\n");
