@@ -207,6 +207,17 @@ struct totals {
 };
 
 /* One provider lifetime. Returns the number of conservation failures. */
+/* The payload provider of an epoch: the fault wrapper around one inner
+ * provider. Returns 0, or -1 when the spec does not fit buf. */
+static int fault_spec(char *buf, size_t len, const char *faults, unsigned seed,
+		      const char *inner)
+{
+	int n = snprintf(buf, len, "fault:%s%sseed=%u,inner=%s", faults, *faults ? "," : "", seed,
+			 inner);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static int run_epoch(unsigned e, double secs, const char *inner, const char *faults, unsigned nq,
 		     uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
 		     struct totals *tot)
@@ -222,8 +233,8 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 
 	if (!qs)
 		return 1;
-	snprintf(spec, sizeof(spec), "fault:%s%sseed=%u,inner=%s", faults, *faults ? "," : "",
-		 e + 1, inner);
+	/* main() built this spec once already: it fits. */
+	fault_spec(spec, sizeof(spec), faults, e + 1, inner);
 	prov = netmem_provider_create(spec);
 	if (!prov) {
 		fprintf(stderr, "netmem soak: provider '%s': %s\n", spec, netmem_last_error());
@@ -463,8 +474,7 @@ int netmem_cmd_soak(int argc, char **argv)
 		char spec[512];
 		struct netmem_provider *p;
 
-		if (snprintf(spec, sizeof(spec), "fault:%s%sinner=%s", faults, *faults ? "," : "",
-			     inners[i]) >= (int)sizeof(spec)) {
+		if (fault_spec(spec, sizeof(spec), faults, 1, inners[i])) {
 			fprintf(stderr, "netmem soak: --faults too long\n");
 			return 2;
 		}
