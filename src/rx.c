@@ -325,8 +325,7 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 	bool resolved;
 	int n;
 
-	if (!q || (!pkts && max) ||
-	    atomic_load_explicit(&q->owner, memory_order_relaxed) != _netmem_self() || q->destroyed)
+	if (!q || (!pkts && max) || !_netmem_rxq_is_owner(q))
 		return -EINVAL;
 	put_held_headers(q);
 	if (max == 0)
@@ -417,8 +416,7 @@ int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, s
 
 int netmem_rxq_refill(struct netmem_rxq *q)
 {
-	if (!q || atomic_load_explicit(&q->owner, memory_order_relaxed) != _netmem_self() ||
-	    q->destroyed)
+	if (!q || !_netmem_rxq_is_owner(q))
 		return -EINVAL;
 	return q->ops->refill ? q->ops->refill(q) : 0;
 }
@@ -519,8 +517,7 @@ int netmem_rxq_destroy(struct netmem_rxq *q)
 {
 	long left;
 
-	if (!q || q->destroyed ||
-	    atomic_load_explicit(&q->owner, memory_order_relaxed) != _netmem_self())
+	if (!q || !_netmem_rxq_is_owner(q))
 		return -EINVAL;
 	put_held_headers(q);
 	q->ops->destroy(q);
