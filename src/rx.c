@@ -408,7 +408,13 @@ int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, s
 	    off + len > netmem_size(h) - in_chunk)
 		return -EINVAL;
 	if (netmem_is_readable(h)) {
-		memcpy(dst, (char *)netmem_address(h) + in_chunk + off, len);
+		/* One load: a revoke between the check above and here makes
+		 * the address NULL, and the copy must not follow it. */
+		char *cpu = netmem_address(h);
+
+		if (!cpu)
+			return -ENODEV;
+		memcpy(dst, cpu + in_chunk + off, len);
 		return 0;
 	}
 	return netmem_dev_read(h, in_chunk + off, dst, len);

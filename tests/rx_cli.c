@@ -66,13 +66,13 @@ int main(void)
 	CHECK_EQ(field("tokens_left"), 0);
 	CHECK_EQ(field("areas_left"), 0);
 
-	CHECK_EQ(run("--provider host --seconds 0.4 --revoke-after 0.1"), 0);
+	CHECK_EQ(run("--provider host --seconds 0.8 --revoke-after 0.1"), 0);
 	CHECK(flag("revoked"));
 	CHECK(field("drop_revoked") > 0);
 	CHECK_EQ(field("generated"), field("packets") + field("drops"));
 	CHECK_EQ(field("areas_left"), 0);
 
-	CHECK_EQ(run("--provider host --seconds 0.2 --hold 1000000"), 0);
+	CHECK_EQ(run("--provider host --seconds 0.5 --hold 1000000"), 0);
 	CHECK(field("drop_no_buf") > 0);
 	CHECK(field("packets") > 0 && field("packets") <= 2048);
 	CHECK_EQ(field("areas_left"), 0);

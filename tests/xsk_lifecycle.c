@@ -129,17 +129,21 @@ static void receive(struct netmem_rxq *q, struct xu_check_state *chk, struct xu_
 static void receiver_after_sender(struct netmem_provider *prov)
 {
 	struct xu_shared *sh = xu_shared_new();
-	struct xu_sender_cfg c = sender(6000, 0, 400, 3);
+	struct xu_sender_cfg c = sender(6000, 0, 400, 10);
 	struct xu_check_state chk;
 	struct netmem_rxq *q;
 	pid_t pid;
 
 	REQUIRE(sh);
+	/* The sender sends 500 to nobody, then waits until the queue is
+	 * open, however long that takes on a loaded machine. */
+	c.pause_at = 500;
 	pid = xu_sender_start(&c, sh);
 	REQUIRE(pid > 0);
 	while (atomic_load(&sh->sent) < 500 && !atomic_load(&sh->done))
 		usleep(1000);
 	q = open_q(prov, 0, 512);
+	atomic_store(&sh->go, 1);
 	xu_check_init(&chk, 0, XU_L2L4);
 	while (!atomic_load(&sh->done))
 		receive(q, &chk, NULL, UINT64_MAX, 0.05, NULL, 0, NULL);

@@ -31,11 +31,16 @@ int main(void)
 #define N_FLOWS 4
 
 /* A second thread releasing tokens handed over through a small locked
- * queue: the receive API's any-thread release path under real traffic. */
+ * queue: the receive API's any-thread release path under real traffic.
+ * Small: a releaser kept off the CPU must not sit on so many tokens that
+ * the UMEM runs dry and the kernel drops (the receiver then releases
+ * itself). */
+#define REL_BACKLOG 512
+
 struct releaser {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint64_t tok[8192];
+	uint64_t tok[REL_BACKLOG];
 	unsigned n;
 	int stop;
 	struct netmem_rxq *q;
@@ -45,7 +50,7 @@ struct releaser {
 static void *releaser_main(void *arg)
 {
 	struct releaser *r = arg;
-	uint64_t batch[8192];
+	uint64_t batch[REL_BACKLOG];
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {

@@ -50,6 +50,7 @@ struct xu_shared {
 	_Atomic int stop;           /* receiver asks the sender to stop */
 	_Atomic int done;           /* sender finished */
 	_Atomic uint64_t elapsed_us; /* sender's time from first to last send */
+	_Atomic int go;             /* receiver lets a paused sender go on */
 };
 
 struct xu_sender_cfg {
@@ -65,6 +66,7 @@ struct xu_sender_cfg {
 	unsigned start_delay_ms;
 	int fixed_payload;     /* benchmarks: build the batch once, send it
 				* again and again (no per-packet checksum) */
+	uint64_t pause_at;     /* 0, or wait for sh->go once this many are sent */
 };
 
 static inline double xu_now(void)
@@ -213,6 +215,9 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 		while (c->window && sent - atomic_load(&sh->received) + batch > c->window &&
 		       !atomic_load(&sh->stop) && xu_now() < deadline)
 			usleep(20);
+		while (c->pause_at && sent >= c->pause_at && !atomic_load(&sh->go) &&
+		       !atomic_load(&sh->stop) && xu_now() < deadline)
+			usleep(100);
 		while (n < batch && sent + n < c->count) {
 			iov[n].iov_base = buf[n];
 			if (!c->fixed_payload || !sent)

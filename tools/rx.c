@@ -352,8 +352,8 @@ int netmem_cmd_rx(int argc, char **argv)
 	while (!ret) {
 		double t = now_s();
 
-		if (t >= t_end)
-			break;
+		/* The revoke before the end check: a loop woken late still
+		 * revokes at its first look past --revoke-after. */
 		if (revoke_after >= 0 && !revoked && t - t0 >= revoke_after) {
 			netmem_provider_revoke(prov);
 			revoked = 1;
@@ -364,6 +364,8 @@ int netmem_cmd_rx(int argc, char **argv)
 				fprintf(stderr, "netmem rx: payload provider %s revoked at %.2f s\n",
 					spec, t_revoke);
 		}
+		if (t >= t_end)
+			break;
 		if (tty && !json && t - last >= 0.25) {
 			char pps[16], gbps[16];
 

@@ -290,6 +290,9 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 		struct netmem_rxq_stats st;
 
 		netmem_rxq_set_owner(s->q);
+		/* A queue whose thread was kept off the CPU since the revoke
+		 * notices it here; after that it must post nothing. */
+		netmem_rxq_refill(s->q);
 		netmem_rxq_stats(s->q, &st);
 		if (st.generated != st.packets + st.drops) {
 			fprintf(stderr,
@@ -315,8 +318,11 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 				e, i, s->bad, s->first_bad);
 			fail++;
 		}
-		if (!st.revoked) {
-			fprintf(stderr, "netmem soak: epoch %u queue %u: revoke not seen\n", e, i);
+		if (!st.revoked || st.posted) {
+			fprintf(stderr,
+				"netmem soak: epoch %u queue %u: revoke not seen (%" PRIu64
+				" payload buffers still posted)\n",
+				e, i, st.posted);
 			fail++;
 		}
 		tot->packets += st.packets;
