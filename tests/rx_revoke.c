@@ -125,6 +125,78 @@ static void run(const char *spec)
 	netmem_provider_destroy(prov);
 }
 
+struct reader {
+	struct netmem_rxq *q;
+	struct netmem_rx_frag f;
+	_Atomic long good;
+	long gone, bad;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	char b[64];
+
+	/* Until the revoke shows: a read is whole or -ENODEV, never a fault,
+	 * and once gone it stays gone. */
+	for (long i = 0; i < 50000000 && !r->gone; i++) {
+		int ret = netmem_rxq_frag_read(r->q, &r->f, 0, b,
+					       r->f.len < sizeof(b) ? r->f.len : sizeof(b));
+
+		if (ret == 0)
+			atomic_fetch_add_explicit(&r->good, 1, memory_order_relaxed);
+		else if (ret == -ENODEV)
+			r->gone++;
+		else
+			r->bad++;
+	}
+	for (int i = 0; i < 1000; i++)
+		if (netmem_rxq_frag_read(r->q, &r->f, 0, b, 1) != -ENODEV)
+			r->bad++;
+	return NULL;
+}
+
+/* A token's reader on one thread, the revoke on another. */
+static void read_during_revoke(const char *spec)
+{
+	static const uint32_t size = 1500;
+	struct netmem_sim_params sp;
+	struct netmem_rx_pkt pkts[32];
+	struct reader r = {0};
+	struct netmem_sim *sim;
+	pthread_t thr;
+	int n = 0;
+
+	prov = netmem_provider_create(spec);
+	REQUIRE(prov);
+	netmem_sim_params_init(&sp, prov);
+	sp.sizes = &size;
+	sp.nr_sizes = 1;
+	sim = netmem_sim_create(&sp);
+	REQUIRE(sim);
+	r.q = netmem_sim_rxq(sim, 0);
+	for (int tries = 0; n == 0 && tries < 1000000; tries++)
+		n = netmem_rxq_recv(r.q, pkts, 1);
+	REQUIRE(n == 1 && pkts[0].nr_frags > 0);
+	r.f = pkts[0].frag[0];
+	REQUIRE(pthread_create(&thr, NULL, reader_main, &r) == 0);
+	while (atomic_load(&r.good) < 1000)
+		sched_yield();
+	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	pthread_join(thr, NULL);
+	printf("%s: reads during the revoke: %ld whole, %ld gone, %ld wrong\n", spec,
+	       atomic_load(&r.good), r.gone, r.bad);
+	CHECK(r.gone > 0);
+	CHECK_EQ(r.bad, 0);
+	CHECK_EQ(netmem_rxq_release_pkt(r.q, &pkts[0]), pkts[0].nr_frags);
+	/* The queue notices at its next refill and gives its posted buffers
+	 * back: then nothing of the provider is left. */
+	CHECK_EQ(netmem_rxq_refill(r.q), -ENODEV);
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	CHECK_EQ(netmem_sim_destroy(sim), 0);
+	netmem_provider_destroy(prov);
+}
+
 int main(void)
 {
 	/* devsim too where it is built in: its device-side writes race the
@@ -137,6 +209,7 @@ int main(void)
 			continue;
 		}
 		run(specs[i]);
+		read_during_revoke(specs[i]);
 	}
 	return t_done();
 }
