@@ -129,6 +129,7 @@ struct reader {
 	struct netmem_rxq *q;
 	struct netmem_rx_frag f;
 	_Atomic long good;
+	_Atomic int revoke_returned; /* set by the revoking thread */
 	long gone, bad;
 };
 
@@ -138,8 +139,9 @@ static void *reader_main(void *arg)
 	char b[64];
 
 	/* Until the revoke shows: a read is whole or -ENODEV, never a fault,
-	 * and once gone it stays gone. */
-	for (long i = 0; i < 50000000 && !r->gone; i++) {
+	 * and once gone it stays gone. However long the revoking thread is
+	 * kept off the CPU; bounded once its revoke has returned. */
+	for (long after = 0; !r->gone && after < 1000000;) {
 		int ret = netmem_rxq_frag_read(r->q, &r->f, 0, b,
 					       r->f.len < sizeof(b) ? r->f.len : sizeof(b));
 
@@ -149,6 +151,7 @@ static void *reader_main(void *arg)
 			r->gone++;
 		else
 			r->bad++;
+		after += atomic_load(&r->revoke_returned);
 	}
 	for (int i = 0; i < 1000; i++)
 		if (netmem_rxq_frag_read(r->q, &r->f, 0, b, 1) != -ENODEV)
@@ -183,6 +186,7 @@ static void read_during_revoke(const char *spec)
 	while (atomic_load(&r.good) < 1000)
 		sched_yield();
 	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	atomic_store(&r.revoke_returned, 1);
 	pthread_join(thr, NULL);
 	printf("%s: reads during the revoke: %ld whole, %ld gone, %ld wrong\n", spec,
 	       atomic_load(&r.good), r.gone, r.bad);
