@@ -164,7 +164,7 @@ static void read_during_revoke(const char *spec)
 {
 	static const uint32_t size = 1500;
 	struct netmem_sim_params sp;
-	struct netmem_rx_pkt pkts[32];
+	struct netmem_rx_pkt pkts[1];
 	struct reader r = {0};
 	struct netmem_sim *sim;
 	pthread_t thr;
