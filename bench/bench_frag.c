@@ -317,7 +317,7 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 	const char *spec = "host";
 	struct netmem_provider *prov;
 	struct netmem_pool *pool;
-	int json = 0, c, nrows = 0, ret = 1;
+	int json = 0, c, nrows = 0, ret = 1, status;
 	double eff_target = -1, ratio_max = 0, ratio_window_max = 0;
 	uint64_t v;
 
@@ -345,10 +345,16 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	prov = netmem_provider_create(spec);
+	if (netmem_arg_none("bench frag", argc, argv, optind)) {
+		usage(stderr);
+		return 2;
+	}
+	prov = netmem_arg_provider("bench frag", spec, &status);
+	if (!prov)
+		return status;
 	wbuf = calloc((size_t)window, sizeof(*wbuf));
-	if (!prov || !wbuf) {
-		fprintf(stderr, "netmem bench frag: %s\n", prov ? "out of memory" : netmem_last_error());
+	if (!wbuf) {
+		fprintf(stderr, "netmem bench frag: out of memory\n");
 		goto out;
 	}
 

@@ -189,7 +189,7 @@ int netmem_cmd_bench_pool(int argc, char **argv)
 	struct netmem_provider *prov;
 	struct netmem_pool_params pp;
 	struct netmem_pool *pool;
-	int json = 0, c;
+	int json = 0, c, status;
 	double dpdk_cached = -1, dpdk_bulk = -1;
 	static double v[B_N][64];
 	int dpdk;
@@ -214,11 +214,13 @@ int netmem_cmd_bench_pool(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	prov = netmem_provider_create(spec);
-	if (!prov) {
-		fprintf(stderr, "netmem bench pool: %s\n", netmem_last_error());
-		return 1;
+	if (netmem_arg_none("bench pool", argc, argv, optind)) {
+		usage(stderr);
+		return 2;
 	}
+	prov = netmem_arg_provider("bench pool", spec, &status);
+	if (!prov)
+		return status;
 	netmem_pool_params_init(&pp, prov);
 	pp.nr_chunks = 4096;
 	pp.ring_size = 4096;

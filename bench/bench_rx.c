@@ -375,7 +375,7 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 	const char *spec = NULL;
 	struct netmem_provider *prov, *host;
 	struct netmem_sim_params defaults;
-	int json = 0, runs = 5, c, order, ret = 2;
+	int json = 0, runs = 5, c, order, ret = 1, status;
 	double secs = 0.3;
 	struct rx_result res[2][R_N];
 	double held_ns[MAX_RUNS], held_call_ns = 0;
@@ -413,13 +413,17 @@ int netmem_cmd_bench_rx(int argc, char **argv)
 	}
 	if (!spec)
 		spec = netmem_provider_lookup("devsim") ? "devsim" : "host";
-	prov = netmem_provider_create(spec);
-	host = netmem_provider_create("host");
-	memset(tr, 0, sizeof(tr));
-	if (!prov || !host) {
-		fprintf(stderr, "netmem bench rx: provider '%s': %s\n", spec, netmem_last_error());
-		goto out;
+	if (netmem_arg_none("bench rx", argc, argv, optind)) {
+		usage(stderr);
+		return 2;
 	}
+	memset(tr, 0, sizeof(tr));
+	prov = netmem_arg_provider("bench rx", spec, &status);
+	if (!prov)
+		return status;
+	host = netmem_arg_provider("bench rx", "host", &status);
+	if (!host)
+		goto out; /* 1: host is not the caller's spec */
 	netmem_sim_params_init(&defaults, prov);
 	order = netmem_provider_default_order(prov);
 	buf_size = defaults.buf_size;

@@ -541,14 +541,18 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (netmem_arg_none("bench xsk", argc, argv, optind)) {
+		usage(stderr);
+		return 2;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "netmem bench xsk: needs root (network namespaces, XDP)\n");
-		return 2;
+		return 1;
 	}
 	calibrate();
 	if (netns_up()) {
 		fprintf(stderr, "netmem bench xsk: cannot make the namespaces and veth pair\n");
-		return 2;
+		return 1;
 	}
 	for (int i = 0; i < runs; i++) {
 		/* Alternate, so drift on a shared machine hits both alike. */

@@ -67,6 +67,24 @@ static inline int t_done(void)
 	return T_PASS;
 }
 
+/* The build's directory (NETMEM_BUILD, as make test sets it; else "build").
+ * A test of the netmem command skips where the command is not built. */
+static inline const char *t_build_dir(void)
+{
+	const char *b = getenv("NETMEM_BUILD");
+
+	return b ? b : "build";
+}
+
+static inline void t_need_tool(void)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/netmem", t_build_dir());
+	if (access(path, X_OK))
+		SKIP("%s not built", path);
+}
+
 /* Run fn in a child whose stderr is captured: it must die of SIGABRT and
  * print msg (the debug build's checks). */
 static inline void t_expect_abort(void (*fn)(void), const char *name, const char *msg)

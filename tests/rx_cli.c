@@ -13,12 +13,11 @@ static char out[8192];
 
 static int run(const char *args)
 {
-	const char *b = getenv("NETMEM_BUILD");
 	char cmd[512];
 	FILE *p;
 	size_t n;
 
-	snprintf(cmd, sizeof(cmd), "%s/netmem rx --json %s", b ? b : "build", args);
+	snprintf(cmd, sizeof(cmd), "%s/netmem rx --json %s", t_build_dir(), args);
 	p = popen(cmd, "r");
 	REQUIRE(p);
 	n = fread(out, 1, sizeof(out) - 1, p);
@@ -48,15 +47,7 @@ static int flag(const char *key)
 
 int main(void)
 {
-	const char *b = getenv("NETMEM_BUILD");
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/netmem", b ? b : "build");
-	f = fopen(path, "r");
-	if (!f)
-		SKIP("%s not built", path);
-	fclose(f);
+	t_need_tool();
 
 	CHECK_EQ(run("--provider host --seconds 0.3 --verify --queues 2 --size imix"), 0);
 	CHECK(field("packets") > 0);

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "netmem/netmem.h"
+
 #include "cmds.h"
 
 int netmem_arg_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
@@ -50,4 +52,25 @@ int netmem_arg_double(const char *cmd, const char *opt, const char *s, double mi
 	}
 	*out = v;
 	return 0;
+}
+
+int netmem_arg_none(const char *cmd, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		return 0;
+	fprintf(stderr, "netmem %s: unexpected argument '%s'\n", cmd, argv[first]);
+	return -1;
+}
+
+struct netmem_provider *netmem_arg_provider(const char *cmd, const char *spec, int *status)
+{
+	struct netmem_provider *p = netmem_provider_create(spec);
+
+	if (!p) {
+		/* A spec that does not parse or names no provider is the
+		 * caller's mistake; anything else failed while making it. */
+		*status = errno == EINVAL || errno == ENOENT ? 2 : 1;
+		fprintf(stderr, "netmem %s: provider '%s': %s\n", cmd, spec, netmem_last_error());
+	}
+	return p;
 }

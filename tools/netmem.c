@@ -29,9 +29,13 @@ struct cmd {
 	int (*fn)(int, char **);
 };
 
-static int dispatch(const struct cmd *cmds, size_t n, const char *what, int argc,
-		    char **argv)
+/* Run the command named argv[0] of cmds[], with argv[0] replaced by its
+ * full name ("netmem bench pool"), which getopt's messages print. */
+static int dispatch(const struct cmd *cmds, size_t n, const char *what, const char *prefix,
+		    int argc, char **argv)
 {
+	static char full[64];
+
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(argv[0], cmds[i].name))
 			continue;
@@ -40,6 +44,8 @@ static int dispatch(const struct cmd *cmds, size_t n, const char *what, int argc
 				argv[0]);
 			return 2;
 		}
+		snprintf(full, sizeof(full), "%s %s", prefix, cmds[i].name);
+		argv[0] = full;
 		return cmds[i].fn(argc, argv);
 	}
 	fprintf(stderr, "netmem: unknown %s '%s'\n", what, argv[0]);
@@ -77,7 +83,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		return dispatch(benches, sizeof(benches) / sizeof(benches[0]), "benchmark",
-				argc - 2, argv + 2);
+				"netmem bench", argc - 2, argv + 2);
 	}
 	{
 		const struct cmd cmds[] = {
@@ -85,7 +91,7 @@ int main(int argc, char **argv)
 			{ "soak", netmem_cmd_soak },
 		};
 
-		return dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), "command", argc - 1,
-				argv + 1);
+		return dispatch(cmds, sizeof(cmds) / sizeof(cmds[0]), "command", "netmem",
+				argc - 1, argv + 1);
 	}
 }

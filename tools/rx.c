@@ -194,7 +194,7 @@ int netmem_cmd_rx(int argc, char **argv)
 	int split_set = 0;
 	unsigned queues = 1, hold = 0, flows = 64, split = NETMEM_SIM_HDR_LEN;
 	uint32_t size = 1500;
-	int use_imix = 0, verify = 0, json = 0, c, ret = 0, revoked = 0, tty;
+	int use_imix = 0, verify = 0, json = 0, c, ret = 0, revoked = 0, tty, status;
 	double seconds = 5, revoke_after = -1, t0, t_end, t_revoke = 0, last = 0;
 	uint64_t rate = 0, last_pk = 0, last_bytes = 0, verified, bad;
 	struct netmem_provider *prov;
@@ -256,8 +256,7 @@ int netmem_cmd_rx(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "netmem rx: unexpected argument '%s'\n", argv[optind]);
+	if (netmem_arg_none("rx", argc, argv, optind)) {
 		usage(stderr);
 		return 2;
 	}
@@ -287,11 +286,9 @@ int netmem_cmd_rx(int argc, char **argv)
 			note = "devsim is not built into this library; payload on host memory";
 		}
 	}
-	prov = netmem_provider_create(spec);
-	if (!prov) {
-		fprintf(stderr, "netmem rx: provider '%s': %s\n", spec, netmem_last_error());
-		return 2;
-	}
+	prov = netmem_arg_provider("rx", spec, &status);
+	if (!prov)
+		return status;
 	netmem_sim_params_init(&sp, prov);
 	sp.nr_queues = queues;
 	sp.nr_flows = flows;

@@ -382,7 +382,7 @@ int netmem_cmd_soak(int argc, char **argv)
 	const char *inner = NULL, *faults = "fail=4,short=2,wfail=20000";
 	char inners[8][128];
 	unsigned nr_inner = 0;
-	int verbose = 0, c, failures = 0;
+	int verbose = 0, c, failures = 0, status;
 	long rss_start, rss_warm = -1, rss_max, rss_end, rss;
 	double t0, last_print;
 	struct totals tot = {0};
@@ -470,10 +470,8 @@ int netmem_cmd_soak(int argc, char **argv)
 		inners[nr_inner++][n] = 0;
 		s += n + (s[n] == '+');
 	}
-	if (optind < argc) {
-		fprintf(stderr, "netmem soak: unexpected argument '%s'\n", argv[optind]);
+	if (netmem_arg_none("soak", argc, argv, optind))
 		return 2;
-	}
 	/* Every provider and the fault keys once, before the run: a bad spec
 	 * is a usage error, not one failure per epoch. */
 	for (unsigned i = 0; i < nr_inner; i++) {
@@ -484,11 +482,9 @@ int netmem_cmd_soak(int argc, char **argv)
 			fprintf(stderr, "netmem soak: --faults too long\n");
 			return 2;
 		}
-		p = netmem_provider_create(spec);
-		if (!p) {
-			fprintf(stderr, "netmem soak: provider '%s': %s\n", spec, netmem_last_error());
-			return 2;
-		}
+		p = netmem_arg_provider("soak", spec, &status);
+		if (!p)
+			return status;
 		netmem_provider_destroy(p);
 	}
 	if (warmup < 0)
