@@ -1,6 +1,7 @@
 /*
  * xsk queue parameters: every bad one is refused with its errno and a
- * reason, before anything is attached or allocated (no root needed).
+ * reason, before anything is attached, leaving nothing allocated behind
+ * (no root needed).
  */
 #include "harness.h"
 
@@ -80,6 +81,19 @@ int main(void)
 	b.frame_size = 8192;
 	CHECK(fails(&b, EINVAL));
 	CHECK(strstr(netmem_last_error(), "page size") != NULL); /* refused before the kernel */
+	/* Memory the CPU cannot map cannot be a UMEM: refused, and the area
+	 * made for it is gone again. */
+	{
+		struct netmem_provider *dev = netmem_provider_create("devsim");
+
+		REQUIRE(dev);
+		b = p;
+		b.provider = dev;
+		CHECK(fails(&b, EOPNOTSUPP));
+		CHECK(strstr(netmem_last_error(), "CPU-mapped") != NULL);
+		CHECK_EQ(netmem_provider_nr_areas(dev), 0);
+		netmem_provider_destroy(dev);
+	}
 	/* No such interface. */
 	b = p;
 	b.ifname = "nmx-none0";

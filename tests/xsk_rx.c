@@ -5,7 +5,8 @@
  * Every packet must arrive, in order per flow, with its payload intact, for
  * each way of running the queue: software header split (parsed, fixed),
  * no split (the whole frame as one zero-copy fragment), need-wakeup, busy
- * poll. Tokens are released in batches, some from another thread. At the
+ * poll; on host memory and on a shareable memfd area as the UMEM. Tokens
+ * are released in batches, some from another thread. At the
  * end: every token back, every fragment accounted for, the UMEM's area
  * unmapped once the queue is destroyed.
  *
@@ -93,12 +94,14 @@ struct variant {
 	uint32_t want_hdr;
 	unsigned flags;
 	int remote_release;
+	const char *provider; /* payload memory spec; NULL = host */
 };
 
 static void run(const struct variant *v)
 {
 	const char *ifname = getenv("NETMEM_XSK_IF_RX");
-	struct netmem_provider *prov = netmem_provider_create("host");
+	const char *spec = v->provider ? v->provider : "host";
+	struct netmem_provider *prov = netmem_provider_create(spec);
 	struct netmem_xsk_params xp;
 	struct netmem_rx_pkt pkts[64];
 	struct netmem_rxq_stats rs;
@@ -131,7 +134,8 @@ static void run(const struct variant *v)
 	REQUIRE(q);
 	x = netmem_xsk_of(q);
 	REQUIRE(x);
-	printf("%s: mode %s, frame %u\n", v->name, netmem_xsk_mode(x), netmem_xsk_frame_size(x));
+	printf("%s: %s, mode %s, frame %u\n", v->name, spec, netmem_xsk_mode(x),
+	       netmem_xsk_frame_size(x));
 	CHECK(!strcmp(netmem_xsk_mode(x), "copy") || !strcmp(netmem_xsk_mode(x), "zerocopy"));
 	/* A program the process execs must not inherit the socket. */
 	CHECK(fcntl(netmem_xsk_fd(x), F_GETFD) & FD_CLOEXEC);
@@ -225,11 +229,14 @@ int main(int argc, char **argv)
 {
 	const char *why;
 	static const struct variant v[] = {
-		{ "split-auto", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, 0, 0 },
-		{ "no-split+need-wakeup", 0, 0, NETMEM_XSK_NEED_WAKEUP, 1 },
-		{ "split-42+busy-poll", XU_L2L4, XU_L2L4, NETMEM_XSK_BUSY_POLL, 0 },
+		{ "split-auto", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, 0, 0, NULL },
+		{ "no-split+need-wakeup", 0, 0, NETMEM_XSK_NEED_WAKEUP, 1, NULL },
+		{ "split-42+busy-poll", XU_L2L4, XU_L2L4, NETMEM_XSK_BUSY_POLL, 0, NULL },
 		{ "split-auto+copy+need-wakeup", NETMEM_XSK_SPLIT_AUTO, XU_L2L4,
-		  NETMEM_XSK_COPY | NETMEM_XSK_NEED_WAKEUP, 1 },
+		  NETMEM_XSK_COPY | NETMEM_XSK_NEED_WAKEUP, 1, NULL },
+		/* A shareable memfd area as the UMEM. */
+		{ "split-auto+memfd", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, NETMEM_XSK_NEED_WAKEUP, 1,
+		  "memfd" },
 	};
 
 	(void)argc;

@@ -94,7 +94,7 @@ int netmem_rx_xdp(const struct netmem_rx_xdp_opts *o)
 	char ifname[64];
 	double t0, last, t_end, el;
 	uint64_t last_pk = 0;
-	int tty = isatty(STDERR_FILENO), left, areas, ret = 0;
+	int tty = isatty(STDERR_FILENO), left, areas, ret = 0, status;
 
 	netmem_xsk_params_init(&xp);
 	if (parse_target(o->target, ifname, sizeof(ifname), &xp)) {
@@ -106,11 +106,9 @@ int netmem_rx_xdp(const struct netmem_rx_xdp_opts *o)
 		fprintf(stderr, "netmem rx: --split wants 0..%d with --xdp\n", NETMEM_XSK_MAX_HDR);
 		return 2;
 	}
-	prov = netmem_provider_create(spec);
-	if (!prov) {
-		fprintf(stderr, "netmem rx: provider '%s': %s\n", spec, netmem_last_error());
-		return 2;
-	}
+	prov = netmem_arg_provider("rx", spec, &status);
+	if (!prov)
+		return status;
 	xp.ifname = ifname;
 	xp.provider = prov;
 	xp.hdr_split = o->split;
