@@ -167,7 +167,7 @@ install: all $(B)/netmem.pc
 	-install -m 644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	-install -m 644 docs/man/*.7 $(DESTDIR)$(MANDIR)/man7/
 
-# ---- fuzzing (issue 8) ---------------------------------------------------
+# ---- fuzzing ---------------------------------------------------------------
 # libFuzzer targets fuzz/fuzz_*.c, built with clang into build/fuzz with the
 # address and undefined-behaviour sanitizers; library objects get coverage
 # instrumentation (fuzzer-no-link). Seeds are committed in fuzz/corpus/NAME;
