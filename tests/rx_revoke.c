@@ -201,6 +201,69 @@ static void read_during_revoke(const char *spec)
 	netmem_provider_destroy(prov);
 }
 
+/*
+ * The header memory's provider revoked: the payload's own (same provider
+ * for both) or a separate one. Frames that need a header buffer drop as
+ * revoked, no header pointer into revoked memory is ever delivered, and
+ * once the held headers are back no area of the header provider is left.
+ */
+static void header_revoked(const char *hspec, const char *pspec)
+{
+	static const uint32_t sizes[] = {64, 1500};
+	struct netmem_provider *hprov = netmem_provider_create(hspec);
+	struct netmem_provider *pprov = pspec ? netmem_provider_create(pspec) : hprov;
+	struct netmem_sim_params sp;
+	struct netmem_rx_pkt pkts[16];
+	struct netmem_rxq_stats st;
+	struct netmem_sim *sim;
+	struct netmem_rxq *q;
+	uint64_t after = 0, before;
+
+	REQUIRE(hprov && pprov);
+	netmem_sim_params_init(&sp, pprov);
+	sp.header = hprov;
+	sp.hdr_split = 64; /* every frame has header bytes; 64-byte ones only those */
+	sp.sizes = sizes;
+	sp.nr_sizes = 2;
+	sim = netmem_sim_create(&sp);
+	REQUIRE(sim);
+	q = netmem_sim_rxq(sim, 0);
+	for (int i = 0; i < 4; i++) {
+		int n = netmem_rxq_recv(q, pkts, 16);
+
+		REQUIRE(n > 0);
+		for (int j = 0; j < n; j++)
+			CHECK_EQ(netmem_rxq_release_pkt(q, &pkts[j]), pkts[j].nr_frags);
+	}
+	REQUIRE(netmem_rxq_stats(q, &st) == 0);
+	before = st.packets;
+	CHECK_EQ(netmem_provider_revoke(hprov), 0);
+	for (int i = 0; i < 200; i++) {
+		int n = netmem_rxq_recv(q, pkts, 16);
+
+		REQUIRE(n >= 0);
+		after += (unsigned)n;
+		for (int j = 0; j < n; j++)
+			CHECK_EQ(netmem_rxq_release_pkt(q, &pkts[j]), pkts[j].nr_frags);
+	}
+	REQUIRE(netmem_rxq_stats(q, &st) == 0);
+	printf("header on %s, payload on %s: %" PRIu64 " delivered before the revoke, %" PRIu64
+	       " after, %" PRIu64 " dropped as revoked\n",
+	       hspec, pspec ? pspec : hspec, before, after, st.drop_revoked);
+	CHECK_EQ(after, 0);
+	CHECK(st.drop_revoked >= 200 * 16);
+	CHECK_EQ(st.packets + st.drops, st.generated);
+	CHECK_EQ(st.tokens_held, 0);
+	/* The payload provider is untouched when it is another one. */
+	CHECK_EQ(st.revoked, !pspec);
+	CHECK_EQ(netmem_provider_nr_areas(hprov), 0);
+	CHECK_EQ(netmem_sim_destroy(sim), 0);
+	CHECK_EQ(netmem_provider_nr_areas(pprov), 0);
+	if (pspec)
+		netmem_provider_destroy(pprov);
+	netmem_provider_destroy(hprov);
+}
+
 int main(void)
 {
 	/* devsim too where it is built in: its device-side writes race the
@@ -215,5 +278,7 @@ int main(void)
 		run(specs[i]);
 		read_during_revoke(specs[i]);
 	}
+	header_revoked("host", NULL);
+	header_revoked("memfd", "host");
 	return t_done();
 }

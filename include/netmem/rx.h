@@ -43,7 +43,9 @@
  * the queue stops delivering payload from it: packets that need payload are
  * dropped and counted (drop_revoked), stats.revoked becomes 1, header-only
  * packets still arrive. Tokens held may and should still be released; the
- * provider's memory is unmapped when the last one is back.
+ * provider's memory is unmapped when the last one is back. A device whose
+ * header memory comes from a provider that is revoked drops the packets
+ * that need a header buffer the same way (drop_revoked).
  */
 #ifndef NETMEM_RX_H
 #define NETMEM_RX_H
@@ -110,7 +112,7 @@ struct netmem_rxq_stats {
 	uint64_t posted;	 /* payload buffers posted to the device now */
 	uint64_t drops;		 /* every drop below, summed */
 	uint64_t drop_no_buf;	 /* no posted buffer: back-pressure */
-	uint64_t drop_revoked;	 /* payload provider revoked */
+	uint64_t drop_revoked;	 /* payload (or header) provider revoked */
 	uint64_t drop_fault;	 /* injected drops (sim) */
 	uint64_t drop_overflow;	 /* completion ring overflow */
 	uint64_t drop_truncated; /* short device writes, not delivered */

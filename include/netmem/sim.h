@@ -66,7 +66,7 @@ struct netmem_sim;
 /* Why a frame was dropped (on_drop's reason). */
 enum netmem_sim_drop {
 	NETMEM_SIM_DROP_NO_BUF = 1, /* no posted buffer (back-pressure) */
-	NETMEM_SIM_DROP_REVOKED,    /* payload provider revoked */
+	NETMEM_SIM_DROP_REVOKED,    /* payload or header provider revoked */
 	NETMEM_SIM_DROP_FAULT,	    /* injected drop */
 	NETMEM_SIM_DROP_OVERFLOW,   /* completion ring overflow */
 	NETMEM_SIM_DROP_TRUNCATED,  /* short write, not delivered */

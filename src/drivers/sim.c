@@ -70,6 +70,7 @@ struct sim_queue {
 	struct sim_ring hring, pring;
 	uint32_t hdr_buf; /* header buffer bytes */
 	bool revoked;	  /* payload provider revoke noticed */
+	bool hdr_revoked; /* header provider revoke noticed */
 	/* generator */
 	uint32_t *flows; /* flow ids whose RSS queue is this one */
 	unsigned nr_flows;
@@ -264,6 +265,22 @@ static void queue_revoked(struct sim_queue *q)
 	ring_flush(&q->pring);
 }
 
+/* The header provider is gone: the same for the header ring, which is not
+ * refilled again. Frames that need a header buffer drop as revoked. */
+static void hdr_revoked(struct sim_queue *q)
+{
+	q->hdr_revoked = true;
+	ring_flush(&q->hring);
+}
+
+/* Why a frame that found too few posted buffers is dropped. */
+static inline enum netmem_sim_drop no_buf_reason(const struct sim_queue *q, uint32_t hl,
+						 uint32_t nps)
+{
+	return (nps && q->revoked) || (hl && q->hdr_revoked) ? NETMEM_SIM_DROP_REVOKED
+							     : NETMEM_SIM_DROP_NO_BUF;
+}
+
 /* ---- the device ------------------------------------------------------- */
 
 static int sim_refill(struct netmem_rxq *rxq)
@@ -275,16 +292,27 @@ static int sim_refill(struct netmem_rxq *rxq)
 	 * its owner polls it after the revoke. */
 	if (netmem_pool_poll(q->ppool) == -ENODEV && !q->revoked)
 		queue_revoked(q);
-	if (q->hdr_buf) {
-		while (ring_count(&q->hring) < size) {
-			struct sim_slot *s = &q->hring.s[q->hring.tail & q->hring.mask];
+	if (q->hdr_buf && !q->hdr_revoked && netmem_pool_poll(q->hpool) == -ENODEV)
+		hdr_revoked(q);
+	while (q->hdr_buf && !q->hdr_revoked && ring_count(&q->hring) < size) {
+		struct sim_slot *s = &q->hring.s[q->hring.tail & q->hring.mask];
+		char *base;
 
-			s->h = netmem_pool_alloc_frag_direct(q->hpool, q->hdr_buf, &s->off);
-			if (!s->h)
-				break;
-			s->at = (uint64_t)(uintptr_t)((char *)netmem_address(s->h) + s->off);
-			q->hring.tail++;
+		s->h = netmem_pool_alloc_frag_direct(q->hpool, q->hdr_buf, &s->off);
+		if (!s->h) {
+			if (errno == ENODEV)
+				hdr_revoked(q);
+			break;
 		}
+		/* NULL once revoked: the fragment fast path does not look. */
+		base = netmem_address(s->h);
+		if (!base) {
+			netmem_put(s->h);
+			hdr_revoked(q);
+			break;
+		}
+		s->at = (uint64_t)(uintptr_t)(base + s->off);
+		q->hring.tail++;
 	}
 	while (!q->revoked && ring_count(&q->pring) < size) {
 		struct sim_slot *s = &q->pring.s[q->pring.tail & q->pring.mask];
@@ -635,8 +663,7 @@ static int inject_frame(struct sim_queue *q, struct netmem_rxq *rxq, struct netm
 		/* The driver refills mid-poll once before giving up. */
 		sim_refill(rxq);
 		if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
-			drop(q, fi->seq,
-			     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED : NETMEM_SIM_DROP_NO_BUF);
+			drop(q, fi->seq, no_buf_reason(q, hl, nps));
 			return 0;
 		}
 	}
@@ -800,9 +827,7 @@ static int sim_recv(struct netmem_rxq *rxq, struct netmem_rx_pkt *pkts, unsigned
 			/* The driver refills mid-poll once before giving up. */
 			sim_refill(rxq);
 			if ((hl && ring_count(&q->hring) == 0) || ring_count(&q->pring) < nps) {
-				drop(q, seq,
-				     nps && q->revoked ? NETMEM_SIM_DROP_REVOKED
-						       : NETMEM_SIM_DROP_NO_BUF);
+				drop(q, seq, no_buf_reason(q, hl, nps));
 				continue;
 			}
 		}
