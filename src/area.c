@@ -101,8 +101,17 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 			unsigned want = n - k < 64 ? n - k : 64;
 			unsigned got = a->prov->ops->alloc_bulk(a->prov, &a->spec, idx, want);
 
-			for (unsigned i = 0; i < got; i++)
+			/* A provider's bad count or index must not reach
+			 * memory: what it returned up to the first bad one. */
+			if (got > want)
+				got = want;
+			for (unsigned i = 0; i < got; i++) {
+				if (idx[i] >= a->spec.nr_chunks) {
+					got = i;
+					break;
+				}
 				descs[k + i] = &a->desc[idx[i]];
+			}
 			k += got;
 			if (got < want)
 				break;

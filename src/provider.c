@@ -41,6 +41,11 @@ static int register_locked(const struct netmem_provider_ops *ops)
 		return _netmem_err(EINVAL,
 				   "provider %s: area_create, area_destroy, dma_addr and write are required",
 				   ops->name);
+	/* Each half alone would split the free space in two (chunks handed
+	 * out twice, or never again). */
+	if (!ops->alloc_bulk != !ops->release_bulk)
+		return _netmem_err(EINVAL, "provider %s: alloc_bulk and release_bulk go together",
+				   ops->name);
 	for (unsigned i = 0; i < nr_registered; i++)
 		if (!strcmp(registry[i]->name, ops->name))
 			return _netmem_err(EEXIST, "provider %s: already registered", ops->name);

@@ -9,6 +9,11 @@ static unsigned dummy_take(struct netmem_provider *p, const struct netmem_area_s
 	return 0;
 }
 
+static void dummy_give(struct netmem_provider *p, const struct netmem_area_spec *s,
+		       const uint32_t *idx, unsigned n)
+{
+}
+
 int main(void)
 {
 	struct netmem_provider *prov;
@@ -79,7 +84,16 @@ int main(void)
 		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
 		ops.name = "";
 		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
-		(void)dummy_take;
+		/* Free-space operations come as a pair. */
+		ops.name = "half_free_space";
+		ops.alloc_bulk = dummy_take;
+		ops.release_bulk = NULL;
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		CHECK(strstr(netmem_last_error(), "go together") != NULL);
+		ops.alloc_bulk = NULL;
+		ops.release_bulk = dummy_give;
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		CHECK(netmem_provider_lookup("half_free_space") == NULL);
 	}
 	{
 		/* A table of the first version, ending before default_order, in

@@ -60,10 +60,11 @@ struct netmem_provider_ops {
 		     size_t off, const void *src, size_t len);
 	int (*read)(struct netmem_provider *p, const struct netmem_area_spec *spec,
 		    size_t off, void *dst, size_t len);
-	/* Optional: the provider manages the free space itself. Take up to n
-	 * free chunk indices into idx (return how many), or give n back.
-	 * Called under the area's lock, in batches of up to 64. Without them
-	 * the library keeps a free stack. */
+	/* Optional, both or neither (registration refuses one alone): the
+	 * provider manages the free space itself. Take up to n free chunk
+	 * indices into idx (return how many), or give n back. Called under
+	 * the area's lock, in batches of up to 64. Without them the library
+	 * keeps a free stack. */
 	unsigned (*alloc_bulk)(struct netmem_provider *p,
 			       const struct netmem_area_spec *spec, uint32_t *idx,
 			       unsigned n);
