@@ -447,10 +447,11 @@ int netmem_rxq_stats(struct netmem_rxq *q, struct netmem_rxq_stats *st)
 {
 	long held;
 
-	if (!q || !st)
+	/* The driver's counters are the owner's, and destroy frees them. */
+	if (!q || !st || !_netmem_rxq_is_owner(q))
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
-	if (q->ops->stats && !q->destroyed)
+	if (q->ops->stats)
 		q->ops->stats(q, st);
 	st->packets = q->packets;
 	st->bytes = q->bytes;

@@ -14,6 +14,8 @@ static struct netmem_rxq *gq;
 static struct netmem_sim *gsim;
 static uint64_t gtok;
 static int thread_recv, thread_refill, thread_destroy, thread_release, thread_sim_destroy;
+static int thread_stats, thread_stats_json;
+static struct netmem_rxq_stats thread_st;
 
 static void *other_thread(void *arg)
 {
@@ -22,6 +24,8 @@ static void *other_thread(void *arg)
 	(void)arg;
 	thread_recv = netmem_rxq_recv(gq, &p, 1);
 	thread_refill = netmem_rxq_refill(gq);
+	thread_stats = netmem_rxq_stats(gq, &thread_st);
+	thread_stats_json = netmem_rxq_stats_json(gq, stdout);
 	thread_destroy = netmem_rxq_destroy(gq);
 	/* Not the queues' owner: the device's destroy refuses, whole. */
 	thread_sim_destroy = netmem_sim_destroy(gsim);
@@ -233,6 +237,8 @@ int main(void)
 	pthread_join(thr, NULL);
 	CHECK_EQ(thread_recv, -EINVAL);
 	CHECK_EQ(thread_refill, -EINVAL);
+	CHECK_EQ(thread_stats, -EINVAL);
+	CHECK_EQ(thread_stats_json, -EINVAL);
 	CHECK_EQ(thread_destroy, -EINVAL);
 	CHECK_EQ(thread_sim_destroy, -EINVAL);
 	CHECK(netmem_sim_rxq(sim, 0) == q && netmem_sim_rxq(sim, 1) == q1);

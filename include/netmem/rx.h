@@ -133,11 +133,11 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 
 /*
  * Give back n payload tokens, in a batch (SO_DEVMEM_DONTNEED). Any thread.
- * Returns n when every token was released, or -EINVAL when q or tokens is
- * NULL (nothing released) or at least one token was invalid: never handed
- * out by this queue, already released, or 0. The valid tokens of such a
- * batch are released all the same; the invalid ones change nothing and are
- * counted in bad_release.
+ * Returns n when every token was released, or -EINVAL when q is NULL or
+ * tokens is NULL with n > 0 (nothing released) or at least one token was
+ * invalid: never handed out by this queue, already released, or 0. The
+ * valid tokens of such a batch are released all the same; the invalid ones
+ * change nothing and are counted in bad_release.
  */
 int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n);
 
@@ -171,7 +171,8 @@ int netmem_rxq_refill(struct netmem_rxq *q);
  */
 int netmem_rxq_set_owner(struct netmem_rxq *q);
 
-/* Snapshot the counters. Owner thread. 0 or -EINVAL. */
+/* Snapshot the counters. Owner thread: -EINVAL from any other (and after
+ * destroy), as for NULL. 0 on success. */
 int netmem_rxq_stats(struct netmem_rxq *q, struct netmem_rxq_stats *st);
 
 /* The counters as one JSON object on `out`. Owner thread. Characters
