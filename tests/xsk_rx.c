@@ -95,6 +95,7 @@ struct variant {
 	unsigned flags;
 	int remote_release;
 	const char *provider; /* payload memory spec; NULL = host */
+	uint32_t frame_size;  /* 0: the driver's default */
 };
 
 static void run(const struct variant *v)
@@ -115,6 +116,7 @@ static void run(const struct variant *v)
 	unsigned nhold = 0;
 	struct netmem_rxq *q;
 	struct netmem_xsk *x;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), crossing = 0;
 	pid_t pid;
 	double t0;
 
@@ -126,6 +128,7 @@ static void run(const struct variant *v)
 	xp.flags = v->flags;
 	xp.fill_size = 512;
 	xp.rx_size = 512;
+	xp.frame_size = v->frame_size;
 	q = netmem_xsk_rxq_create(&xp);
 	if (!q && errno == EAFNOSUPPORT)
 		SKIP("the kernel has no AF_XDP: %s", netmem_last_error());
@@ -167,6 +170,10 @@ static void run(const struct variant *v)
 		for (int i = 0; i < n; i++) {
 			xu_check_pkt(&chk, q, &pkts[i]);
 			for (unsigned f = 0; f < pkts[i].nr_frags; f++) {
+				const struct netmem_rx_frag *fr = &pkts[i].frag[f];
+
+				/* No frame crosses a page, whatever its size. */
+				crossing += fr->len && fr->offset / page != (fr->offset + fr->len - 1) / page;
 				/* Hold up to 256 tokens across recv calls, then
 				 * give them back as one batch. */
 				hold[nhold++] = pkts[i].frag[f].token;
@@ -201,6 +208,7 @@ static void run(const struct variant *v)
 	       v->name, chk.good, chk.other, xu_now() - t0, xs.rx_dropped,
 	       xs.rx_fill_ring_empty_descs, xs.rx_ring_full);
 	CHECK_EQ(chk.good, N_PKTS);
+	CHECK_EQ(crossing, 0);
 	CHECK_EQ(chk.bad_csum, 0);
 	CHECK_EQ(chk.bad_order, 0);
 	CHECK_EQ(chk.gaps, 0);
@@ -229,14 +237,16 @@ int main(int argc, char **argv)
 {
 	const char *why;
 	static const struct variant v[] = {
-		{ "split-auto", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, 0, 0, NULL },
-		{ "no-split+need-wakeup", 0, 0, NETMEM_XSK_NEED_WAKEUP, 1, NULL },
-		{ "split-42+busy-poll", XU_L2L4, XU_L2L4, NETMEM_XSK_BUSY_POLL, 0, NULL },
+		{ "split-auto", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, 0, 0, NULL, 0 },
+		{ "no-split+need-wakeup", 0, 0, NETMEM_XSK_NEED_WAKEUP, 1, NULL, 0 },
+		{ "split-42+busy-poll", XU_L2L4, XU_L2L4, NETMEM_XSK_BUSY_POLL, 0, NULL, 0 },
 		{ "split-auto+copy+need-wakeup", NETMEM_XSK_SPLIT_AUTO, XU_L2L4,
-		  NETMEM_XSK_COPY | NETMEM_XSK_NEED_WAKEUP, 1, NULL },
+		  NETMEM_XSK_COPY | NETMEM_XSK_NEED_WAKEUP, 1, NULL, 0 },
 		/* A shareable memfd area as the UMEM. */
 		{ "split-auto+memfd", NETMEM_XSK_SPLIT_AUTO, XU_L2L4, NETMEM_XSK_NEED_WAKEUP, 1,
-		  "memfd" },
+		  "memfd", 0 },
+		/* A frame size that does not divide the page. */
+		{ "no-split+frame-3072", 0, 0, 0, 0, NULL, 3072 },
 	};
 
 	(void)argc;

@@ -78,7 +78,8 @@ struct netmem_xsk_params {
 				 * the header; NETMEM_XSK_SPLIT_AUTO: parse */
 	uint32_t frame_size;    /* bytes per posted fragment, at most the
 				 * page size; 0 = 2048, or more when the MTU
-				 * needs it, up to the page size */
+				 * needs it, up to the page size. Fragments
+				 * start at multiples of its power of 2 */
 	uint32_t fill_size;     /* fill ring entries (power of 2); 0 = 2048 */
 	uint32_t rx_size;       /* rx ring entries (power of 2); 0 = 2048 */
 	unsigned flags;         /* enum netmem_xsk_flags */

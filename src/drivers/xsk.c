@@ -4,7 +4,8 @@
  *
  * UMEM = the pool's whole area, registered in unaligned chunk mode so that a
  * fill address may be any byte offset: the fill ring gets frame_size
- * fragments carved from the pool's large chunks. The kernel hands a
+ * fragments carved from the pool's large chunks, each starting at a
+ * multiple of the frame size's power of 2 so that none crosses a page. The kernel hands a
  * completion back as "fill address | data offset << 48"; the fill address
  * names the chunk (address >> chunk shift), and the fragment's reference
  * travels with the frame to the application.
@@ -88,6 +89,7 @@ struct netmem_xsk {
 	int ifindex;
 	bool in_map;
 	struct netmem_xsk_stats st;
+	uint64_t revoked_taken; /* of st.drop_revoked: frames already in rx_frames */
 	struct netmem_xsk_frame {
 		netmem_t chunk;     /* holds the fragment's reference */
 		uint32_t chunk_off; /* first frame byte inside the chunk */
@@ -568,9 +570,14 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 
 	/* A UMEM is CPU memory (checked at create): the driver, acting as
 	 * the device here, reads the headers in place and copies them once
-	 * into the host header pool. NULL only once revoked. */
-	if (unlikely(!frame))
+	 * into the host header pool. NULL only once revoked (after this
+	 * batch's poll): dropped as revoked, like the frames xsk_revoked()
+	 * finds in the ring, but already counted in rx_frames. */
+	if (unlikely(!frame)) {
+		x->st.drop_revoked++;
+		x->revoked_taken++;
 		return -1;
+	}
 	frame += fr->chunk_off;
 	hlen = x->hdr_split > 0 ? n : parse_hdr_len(frame, n, &hash);
 	if (!x->hdr_buf) {
@@ -754,7 +761,8 @@ static void xsk_stats_op(struct netmem_rxq *q, struct netmem_rxq_stats *st)
 	st->drop_overflow = s.rx_ring_full;
 	st->drop_revoked = s.drop_revoked;
 	st->drop_fault = s.hdr_alloc_failed;
-	st->generated = s.rx_frames + st->drop_no_buf + st->drop_overflow + s.drop_revoked;
+	st->generated = s.rx_frames + st->drop_no_buf + st->drop_overflow + s.drop_revoked -
+			x->revoked_taken;
 	st->posted = s.posted_now;
 	st->revoked = x->revoked;
 	st->queue = x->queue;
@@ -785,8 +793,8 @@ static const struct netmem_rx_driver_ops xsk_ops = {
 	.destroy = xsk_destroy,
 };
 
-static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *spec,
-				     int order, uint32_t nr_chunks)
+static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *spec, int order,
+				     uint32_t nr_chunks, uint32_t frag_align)
 {
 	struct netmem_pool_params pp;
 	struct netmem_pool *pool;
@@ -800,6 +808,7 @@ static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *s
 	netmem_pool_params_init(&pp, prov);
 	pp.order = order;
 	pp.nr_chunks = nr_chunks;
+	pp.frag_align = frag_align;
 	pool = netmem_pool_create(&pp);
 	/* The instance lives on as long as the pool's area. */
 	netmem_provider_destroy(own);
@@ -809,7 +818,7 @@ static struct netmem_pool *make_pool(struct netmem_provider *prov, const char *s
 /* Everything but the queue itself. 0 or -errno with the reason set. */
 static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 {
-	uint32_t chunk, page;
+	uint32_t chunk, page, stride;
 	int ret, mtu, order = p->order;
 
 	if (order < 0) {
@@ -842,14 +851,20 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   "size %u and the page size %u)",
 				   p->frame_size, XSK_MIN_FRAME, chunk < page ? chunk : page, chunk,
 				   page);
+	/* Frames start at multiples of the frame size's power of 2 (at most
+	 * the page), so none crosses a page: in zero-copy mode the kernel
+	 * drops a fill entry that spans pages not contiguous for the device. */
+	stride = 64;
+	while (stride < p->frame_size)
+		stride <<= 1;
 	if (!p->nr_chunks) {
-		uint64_t need = ((uint64_t)p->fill_size + p->rx_size) * 2 * p->frame_size;
+		uint64_t need = ((uint64_t)p->fill_size + p->rx_size) * 2 * stride;
 
 		p->nr_chunks = (uint32_t)((need + chunk - 1) / chunk);
 		if (p->nr_chunks < 8)
 			p->nr_chunks = 8;
 	}
-	x->pool = make_pool(p->provider, "host", order, p->nr_chunks);
+	x->pool = make_pool(p->provider, "host", order, p->nr_chunks, stride);
 	if (!x->pool)
 		return -errno;
 	x->area = x->pool->area;
@@ -858,7 +873,7 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 				   "xsk: the payload memory is not CPU-mapped; a UMEM must be "
 				   "(use host, hugetlb or memfd)");
 	if (p->hdr_split) {
-		x->hdr_pool = make_pool(NULL, "host", NETMEM_XSK_HDR_ORDER, 4);
+		x->hdr_pool = make_pool(NULL, "host", NETMEM_XSK_HDR_ORDER, 4, 0);
 		if (!x->hdr_pool)
 			return -errno;
 	}
