@@ -12,7 +12,9 @@
  * the reference and returns the slot index: onto the owner's stack when the
  * owner itself releases, otherwise into a bounded multi-producer ring the
  * owner drains. Each index is in exactly one place (stack, ring, or live), so
- * the ring, as large as the table, can never overflow.
+ * the ring, as large as the table, can never overflow. The owner drains the
+ * ring in order, so a releaser that reserved an entry and has not filled it
+ * yet hides the entries after it until it does (drain_ring_wait()).
  *
  * Lifetime. q->refs is 1 for the creator plus one per token held. A release
  * drops its batch's count after its last access to the queue; whoever drops
@@ -199,6 +201,29 @@ static void drain_ring(struct netmem_rxq *q)
 	q->ring_cons = c;
 }
 
+/*
+ * Owner, short of free tokens: a releaser between its reservation and its
+ * store leaves a hole that stops drain_ring(), and every slot released after
+ * it waits behind the hole. The releaser is a store away from filling it:
+ * give it a moment (bounded; a releaser kept off the CPU longer costs
+ * drop_no_token, counted) before the packet is dropped.
+ */
+static void drain_ring_wait(struct netmem_rxq *q, unsigned need)
+{
+	for (int i = 0; i < 64 && need > q->nr_free &&
+			atomic_load_explicit(&q->ring_prod, memory_order_relaxed) > q->ring_cons;
+	     i++) {
+		sched_yield();
+		drain_ring(q);
+	}
+}
+
+#ifdef NETMEM_DEBUG
+/* Debug builds: called by a releaser between reserving ring entries and
+ * filling them, so that a test can hold one there. */
+void (*_netmem_rxq_debug_reserved)(void);
+#endif
+
 /* Any thread: hand n claimed slot indices back to the owner. */
 static void ring_push(struct netmem_rxq *q, const uint32_t *idx, unsigned n)
 {
@@ -207,6 +232,10 @@ static void ring_push(struct netmem_rxq *q, const uint32_t *idx, unsigned n)
 	 * the reservation needs no ordering; the entries carry it. */
 	uint64_t head = atomic_fetch_add_explicit(&q->ring_prod, n, memory_order_relaxed);
 
+#ifdef NETMEM_DEBUG
+	if (_netmem_rxq_debug_reserved)
+		_netmem_rxq_debug_reserved();
+#endif
 	for (unsigned i = 0; i < n; i++) {
 		_Atomic uint32_t *e = &q->ring[(head + i) & mask];
 
@@ -342,9 +371,12 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 
 		if (unlikely(nf > q->nr_free)) {
 			drain_ring(q);
+			drain_ring_wait(q, nf);
 			if (nf > q->nr_free) {
 				drop_pkt_refs(p);
 				q->drop_no_token++;
+				if (q->ops->dropped)
+					q->ops->dropped(q, p);
 				continue;
 			}
 		}

@@ -55,6 +55,10 @@ struct netmem_rx_driver_ops {
 	 * references handed out as tokens stay valid (netmem_put works after
 	 * a pool's destroy). Must not free the queue. Required. */
 	void (*destroy)(struct netmem_rxq *q);
+	/* Owner, inside recv. The generic layer dropped completed packet p
+	 * (no free token, drop_no_token; its references are already put):
+	 * tell whoever watches the device's drops. Optional. */
+	void (*dropped)(struct netmem_rxq *q, const struct netmem_rx_pkt *p);
 	unsigned flags; /* NETMEM_RXD_* */
 };
 

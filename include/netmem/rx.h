@@ -116,7 +116,8 @@ struct netmem_rxq_stats {
 	uint64_t drop_fault;	 /* injected drops (sim) */
 	uint64_t drop_overflow;	 /* completion ring overflow */
 	uint64_t drop_truncated; /* short device writes, not delivered */
-	uint64_t drop_no_token;	 /* token table full (should not happen) */
+	uint64_t drop_no_token;	 /* no free token: releases from other threads
+				  * still on their way */
 	int revoked;		 /* the payload provider was revoked */
 	unsigned queue;		 /* queue index in its device */
 };

@@ -70,6 +70,8 @@ enum netmem_sim_drop {
 	NETMEM_SIM_DROP_FAULT,	    /* injected drop */
 	NETMEM_SIM_DROP_OVERFLOW,   /* completion ring overflow */
 	NETMEM_SIM_DROP_TRUNCATED,  /* short write, not delivered */
+	NETMEM_SIM_DROP_NO_TOKEN,   /* delivered by the device, no free token
+				     * (drop_no_token; counted by the queue) */
 };
 
 struct netmem_sim_params {

@@ -253,6 +253,8 @@ static void drop(struct sim_queue *q, uint64_t seq, enum netmem_sim_drop why)
 	case NETMEM_SIM_DROP_TRUNCATED:
 		q->drop_truncated++;
 		break;
+	case NETMEM_SIM_DROP_NO_TOKEN: /* the queue's, not the device's */
+		break;
 	}
 	if (p->on_drop)
 		p->on_drop(p->on_drop_arg, q->index, seq, why);
@@ -957,6 +959,17 @@ static void sim_destroy(struct netmem_rxq *rxq)
 	queue_free(q);
 }
 
+/* The generic layer dropped a completed packet (no free token): counted
+ * there; the drop callback hears of it like of the device's own drops. */
+static void sim_dropped(struct netmem_rxq *rxq, const struct netmem_rx_pkt *pkt)
+{
+	struct sim_queue *q = _netmem_rxq_priv(rxq);
+	const struct netmem_sim_params *p = &q->sim->p;
+
+	if (p->on_drop)
+		p->on_drop(p->on_drop_arg, q->index, pkt->seq, NETMEM_SIM_DROP_NO_TOKEN);
+}
+
 static const struct netmem_rx_driver_ops sim_ops = {
     .size = sizeof(struct netmem_rx_driver_ops),
     .name = "sim",
@@ -965,6 +978,7 @@ static const struct netmem_rx_driver_ops sim_ops = {
     .stats = sim_stats,
     .set_owner = sim_set_owner,
     .destroy = sim_destroy,
+    .dropped = sim_dropped,
     .flags = NETMEM_RXD_RESOLVED,
 };
 
