@@ -351,7 +351,7 @@ static void drop_pkt_refs(struct netmem_rx_pkt *p)
 int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned max)
 {
 	unsigned out = 0, issued = 0;
-	bool resolved;
+	bool resolved, waited = false;
 	int n;
 
 	if (!q || (!pkts && max) || !_netmem_rxq_is_owner(q))
@@ -371,7 +371,10 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 
 		if (unlikely(nf > q->nr_free)) {
 			drain_ring(q);
-			drain_ring_wait(q, nf);
+			if (nf > q->nr_free && !waited) { /* once a call */
+				drain_ring_wait(q, nf);
+				waited = true;
+			}
 			if (nf > q->nr_free) {
 				drop_pkt_refs(p);
 				q->drop_no_token++;

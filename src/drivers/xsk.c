@@ -5,10 +5,10 @@
  * UMEM = the pool's whole area, registered in unaligned chunk mode so that a
  * fill address may be any byte offset: the fill ring gets frame_size
  * fragments carved from the pool's large chunks, each starting at a
- * multiple of the frame size's power of 2 so that none crosses a page. The kernel hands a
- * completion back as "fill address | data offset << 48"; the fill address
- * names the chunk (address >> chunk shift), and the fragment's reference
- * travels with the frame to the application.
+ * multiple of the frame size's power of 2 so that none crosses a page. The
+ * kernel hands a completion back as "fill address | data offset << 48"; the
+ * fill address names the chunk (address >> chunk shift), and the fragment's
+ * reference travels with the frame to the application.
  *
  * The kernel may keep fill entries it has taken (copy mode keeps a free
  * list of them), so the order of completions is not the order of fills.
