@@ -100,17 +100,26 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 		while (k < n) {
 			unsigned want = n - k < 64 ? n - k : 64;
 			unsigned got = a->prov->ops->alloc_bulk(a->prov, &a->spec, idx, want);
+			unsigned ok = 0;
 
 			/* A provider's bad count or index must not reach
-			 * memory: what it returned up to the first bad one. */
+			 * memory: the good indices up to the first bad one
+			 * are taken, the good ones after it given back. */
 			if (got > want)
 				got = want;
-			for (unsigned i = 0; i < got; i++) {
-				if (idx[i] >= a->spec.nr_chunks) {
-					got = i;
-					break;
-				}
-				descs[k + i] = &a->desc[idx[i]];
+			while (ok < got && idx[ok] < a->spec.nr_chunks) {
+				descs[k + ok] = &a->desc[idx[ok]];
+				ok++;
+			}
+			if (ok < got) {
+				unsigned back = 0;
+
+				for (unsigned i = ok + 1; i < got; i++)
+					if (idx[i] < a->spec.nr_chunks)
+						idx[back++] = idx[i];
+				if (back)
+					a->prov->ops->release_bulk(a->prov, &a->spec, idx, back);
+				got = ok;
 			}
 			k += got;
 			if (got < want)

@@ -14,6 +14,60 @@ static void dummy_give(struct netmem_provider *p, const struct netmem_area_spec 
 {
 }
 
+/* A provider that manages its free space badly: its first take returns
+ * chunk 0, an index past the area, and chunk 1; later ones nothing. */
+static unsigned bad_take_calls, given_back;
+
+static unsigned bad_take(struct netmem_provider *p, const struct netmem_area_spec *s,
+			 uint32_t *idx, unsigned n)
+{
+	if (bad_take_calls++ || n < 3)
+		return 0;
+	idx[0] = 0;
+	idx[1] = (uint32_t)s->nr_chunks;
+	idx[2] = 1;
+	return 3;
+}
+
+static void bad_give(struct netmem_provider *p, const struct netmem_area_spec *s,
+		     const uint32_t *idx, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		given_back |= 1u << idx[i];
+}
+
+/* The bad index never reaches a descriptor: chunk 0 is taken, chunk 1
+ * given back at once, and chunk 0 given back at destroy. */
+static void bad_provider_take(void)
+{
+	static struct netmem_provider_ops ops; /* registered: must outlive us */
+	struct netmem_pool_params pp;
+	struct netmem_provider *p;
+	struct netmem_pool *pool;
+	netmem_t h;
+
+	ops = *netmem_provider_lookup("host");
+	ops.name = "bad_take";
+	ops.alloc_bulk = bad_take;
+	ops.release_bulk = bad_give;
+	REQUIRE(netmem_provider_register(&ops) == 0);
+	p = netmem_provider_create("bad_take");
+	REQUIRE(p);
+	netmem_pool_params_init(&pp, p);
+	pp.nr_chunks = 4;
+	pool = netmem_pool_create(&pp);
+	REQUIRE(pool);
+	h = netmem_pool_alloc_direct(pool);
+	CHECK(h != 0);
+	CHECK_EQ(given_back, 1u << 1);
+	CHECK(netmem_pool_alloc_direct(pool) == 0 && errno == ENOMEM);
+	netmem_put(h);
+	CHECK_EQ(netmem_pool_destroy(pool), 0);
+	CHECK_EQ(given_back, (1u << 0) | (1u << 1));
+	CHECK_EQ(netmem_provider_nr_areas(p), 0);
+	netmem_provider_destroy(p);
+}
+
 int main(void)
 {
 	struct netmem_provider *prov;
@@ -268,5 +322,6 @@ int main(void)
 	}
 	CHECK_EQ(netmem_pool_destroy(pool), 0);
 	netmem_provider_destroy(prov);
+	bad_provider_take();
 	return t_done();
 }

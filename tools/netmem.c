@@ -42,7 +42,7 @@ static int dispatch(const struct cmd *cmds, size_t n, const char *what, const ch
 		if (!cmds[i].fn) {
 			fprintf(stderr, "netmem: %s %s is not built into this binary\n", what,
 				argv[0]);
-			return 2;
+			return 1;
 		}
 		snprintf(full, sizeof(full), "%s %s", prefix, cmds[i].name);
 		argv[0] = full;

@@ -274,7 +274,7 @@ int netmem_cmd_rx(int argc, char **argv)
 
 		if (!netmem_rx_xdp) {
 			fprintf(stderr, "netmem rx: --xdp: built without libxdp/libbpf\n");
-			return 2;
+			return 1;
 		}
 		return netmem_rx_xdp(&xo);
 	}
@@ -304,15 +304,19 @@ int netmem_cmd_rx(int argc, char **argv)
 	sp.seed = (uint64_t)time(NULL);
 	sim = netmem_sim_create(&sp);
 	if (!sim) {
+		/* EINVAL: options the device refuses together (a frame larger
+		 * than one packet's buffers); else memory it could not get. */
+		status = errno == EINVAL ? 2 : 1;
 		fprintf(stderr, "netmem rx: sim NIC: %s\n", netmem_last_error());
 		netmem_provider_destroy(prov);
-		return 2;
+		return status;
 	}
 	w = calloc(queues, sizeof(*w));
 	if (!w) {
+		fprintf(stderr, "netmem rx: out of memory\n");
 		netmem_sim_destroy(sim);
 		netmem_provider_destroy(prov);
-		return 2;
+		return 1;
 	}
 	tty = isatty(STDERR_FILENO);
 	if (note && !json)
@@ -339,7 +343,7 @@ int netmem_cmd_rx(int argc, char **argv)
 			for (unsigned k = 0; k < i; k++)
 				pthread_join(w[k].thr, NULL);
 			queues = i;
-			ret = 2;
+			ret = 1;
 			break;
 		}
 	}

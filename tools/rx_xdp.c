@@ -114,9 +114,13 @@ int netmem_rx_xdp(const struct netmem_rx_xdp_opts *o)
 	xp.hdr_split = o->split;
 	q = netmem_xsk_rxq_create(&xp);
 	if (!q) {
+		/* No such interface or queue, or values it refuses: the
+		 * target's fault; anything else (no permission, no AF_XDP,
+		 * no memory) a failure. */
+		status = errno == EINVAL || errno == ENODEV ? 2 : 1;
 		fprintf(stderr, "netmem rx: --xdp %s: %s\n", o->target, netmem_last_error());
 		netmem_provider_destroy(prov);
-		return 2;
+		return status;
 	}
 	x = netmem_xsk_of(q);
 	if (cap) {

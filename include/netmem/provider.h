@@ -62,9 +62,9 @@ struct netmem_provider_ops {
 		    size_t off, void *dst, size_t len);
 	/* Optional, both or neither (registration refuses one alone): the
 	 * provider manages the free space itself. Take up to n free chunk
-	 * indices into idx (return how many), or give n back. Called under
-	 * the area's lock, in batches of up to 64. Without them the library
-	 * keeps a free stack. */
+	 * indices into idx (return how many, at most n), or give n back.
+	 * Called under the area's lock, in batches of up to 64. Without them
+	 * the library keeps a free stack. */
 	unsigned (*alloc_bulk)(struct netmem_provider *p,
 			       const struct netmem_area_spec *spec, uint32_t *idx,
 			       unsigned n);

@@ -117,7 +117,8 @@ struct netmem_rxq_stats {
 	uint64_t drop_overflow;	 /* completion ring overflow */
 	uint64_t drop_truncated; /* short device writes, not delivered */
 	uint64_t drop_no_token;	 /* no free token: releases from other threads
-				  * still on their way */
+				  * still on their way, or (xsk) a UMEM of more
+				  * fragments than a token table holds */
 	int revoked;		 /* the payload provider was revoked */
 	unsigned queue;		 /* queue index in its device */
 };
@@ -172,8 +173,8 @@ int netmem_rxq_refill(struct netmem_rxq *q);
  */
 int netmem_rxq_set_owner(struct netmem_rxq *q);
 
-/* Snapshot the counters. Owner thread: -EINVAL from any other (and after
- * destroy), as for NULL. 0 on success. */
+/* Snapshot the counters. Owner thread: -EINVAL from any other, as for
+ * NULL. 0 on success. */
 int netmem_rxq_stats(struct netmem_rxq *q, struct netmem_rxq_stats *st);
 
 /* The counters as one JSON object on `out`. Owner thread. Characters
