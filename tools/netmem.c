@@ -58,6 +58,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if ((!strcmp(argv[1], "version") || !strcmp(argv[1], "providers")) && argc > 2) {
+		fprintf(stderr, "netmem %s: unexpected argument '%s'\n", argv[1], argv[2]);
+		return 2;
+	}
 	if (!strcmp(argv[1], "version")) {
 		printf("netmem %s\n", netmem_version());
 		return 0;

@@ -338,10 +338,9 @@ int netmem_cmd_rx(int argc, char **argv)
 		w[i].verify = verify;
 		pthread_mutex_init(&w[i].lock, NULL);
 		if (pthread_create(&w[i].thr, NULL, worker_main, &w[i])) {
+			/* The threads started stop and are joined below, once. */
 			fprintf(stderr, "netmem rx: cannot start a thread\n");
 			atomic_store(&stop, 1);
-			for (unsigned k = 0; k < i; k++)
-				pthread_join(w[k].thr, NULL);
 			queues = i;
 			ret = 1;
 			break;

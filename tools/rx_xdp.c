@@ -54,9 +54,14 @@ static int parse_target(const char *t, char *ifname, size_t len, struct netmem_x
 	colon = strchr(tok, ':');
 	if (colon) {
 		*colon = 0;
-		p->queue = (uint32_t)strtoul(colon + 1, &end, 10);
-		if (*end || colon[1] == 0)
+		unsigned long long qn;
+
+		/* Digits only, and a queue number: no sign, no wrap. */
+		errno = 0;
+		qn = colon[1] >= '0' && colon[1] <= '9' ? strtoull(colon + 1, &end, 10) : 0;
+		if (colon[1] < '0' || colon[1] > '9' || *end || errno || qn > UINT32_MAX)
 			return -1;
+		p->queue = (uint32_t)qn;
 	}
 	if (!*tok || snprintf(ifname, len, "%s", tok) >= (int)len)
 		return -1;
