@@ -315,9 +315,15 @@ int netmem_provider_revoke(struct netmem_provider *p)
 	}
 	/* release: orders the area flags (and the provider's state) before. */
 	was = atomic_exchange_explicit(&p->revoked, 1, memory_order_acq_rel);
+	/* The hook runs outside the lock; the caller may hold no reference of
+	 * its own (only pools keep p alive), and the last pool may go while
+	 * the hook runs: hold p until it returns. Taken under the lock, while
+	 * the areas (or the caller) still hold it. */
+	_netmem_provider_get(p);
 	pthread_mutex_unlock(&p->lock);
 	if (!was && p->ops->revoke)
 		p->ops->revoke(p);
+	_netmem_provider_put(p);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * the pool, including later writes; it keeps reading after the parent
  * destroyed the pool, whose mapping is then gone from the parent. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -124,6 +125,55 @@ static int child(int sock)
 	return 0;
 }
 
+/* size= under contention: one thread keeps asking for a pool that can never
+ * fit, another for one that always fits; the second is never refused. */
+static struct netmem_provider *limited;
+static _Atomic int stop_big;
+
+static void *too_big(void *arg)
+{
+	struct netmem_pool_params pp;
+
+	(void)arg;
+	netmem_pool_params_init(&pp, limited);
+	pp.order = 0;
+	pp.nr_chunks = 300; /* 1.2 MiB, over the 1 MiB limit */
+	while (!atomic_load(&stop_big)) {
+		struct netmem_pool *q = netmem_pool_create(&pp);
+
+		CHECK(q == NULL && errno == ENOSPC);
+	}
+	return NULL;
+}
+
+static void limit_contended(void)
+{
+	struct netmem_pool_params pp;
+	pthread_t thr;
+	int refused = 0;
+
+	limited = netmem_provider_create("memfd:size=1M");
+	REQUIRE(limited);
+	REQUIRE(pthread_create(&thr, NULL, too_big, NULL) == 0);
+	netmem_pool_params_init(&pp, limited);
+	pp.order = 0;
+	pp.nr_chunks = 16; /* 64 KiB */
+	for (int i = 0; i < 5000; i++) {
+		struct netmem_pool *q = netmem_pool_create(&pp);
+
+		if (!q)
+			refused++;
+		else
+			CHECK_EQ(netmem_pool_destroy(q), 0);
+	}
+	atomic_store(&stop_big, 1);
+	pthread_join(thr, NULL);
+	printf("64 KiB pools refused while 1.2 MiB ones were tried: %d of 5000\n", refused);
+	CHECK_EQ(refused, 0);
+	CHECK_EQ(netmem_provider_nr_areas(limited), 0);
+	netmem_provider_destroy(limited);
+}
+
 int main(void)
 {
 	struct netmem_provider *prov, *host;
@@ -218,5 +268,6 @@ wait:
 			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		t_failures++;
 	}
+	limit_contended();
 	return t_done();
 }

@@ -3,12 +3,16 @@
  * devsim: emulated device memory, the memory a test uses to prove by the MMU
  * that netmem never touches payload bytes.
  *
- * Each area is a memfd mapped twice. The application's view is PROT_NONE:
- * chunks are unreadable (cpu_base NULL), and any CPU access through the view
- * faults (netmem_devsim_cpu_view() gives tests its address). The emulated
- * device owns a second, read-write mapping of the same pages, reached only
- * through the provider's write and read operations (netmem_dev_write() and
- * netmem_dev_read()), the way a NIC's DMA reaches device memory.
+ * Each area is one reservation: guard page, the application's view, guard
+ * page, the device's memory, guard page. The view is no-access anonymous
+ * memory standing for the device memory: chunks are unreadable (cpu_base
+ * NULL), any CPU access through the view faults (netmem_devsim_cpu_view()
+ * gives tests its address), and since it shares no pages with the device, an
+ * mprotect() of it shows zeros, not payload. The device memory is a memfd
+ * mapped read-write, reached only through the provider's write and read
+ * operations (netmem_dev_write() and netmem_dev_read()), the way a NIC's DMA
+ * reaches device memory; a stray access just past either one hits a guard
+ * page.
  *
  * Device addresses are IOVAs of the emulated device: each area gets its own
  * range above NETMEM_DEVSIM_IOVA_BASE, 2 MiB aligned, never reused by the
@@ -37,8 +41,10 @@ struct devsim_priv {
 };
 
 struct devsim_area {
-	void *view;   /* application's PROT_NONE view: faults */
-	void *dev;    /* the device's read-write mapping */
+	void *map;      /* the whole reservation, guard pages included */
+	size_t map_len;
+	void *view;     /* application's PROT_NONE view: faults */
+	void *dev;      /* the device's read-write mapping (a memfd) */
 	size_t len;
 	uint64_t iova;
 };
@@ -81,6 +87,7 @@ static int devsim_area_create(struct netmem_provider *p, struct netmem_area_spec
 {
 	struct devsim_priv *dp = netmem_provider_priv(p);
 	struct devsim_area *da;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	int fd, err;
 
 	if (s->size / s->nr_chunks != s->chunk_size || s->size > (UINT64_C(1) << 46))
@@ -90,7 +97,7 @@ static int devsim_area_create(struct netmem_provider *p, struct netmem_area_spec
 	if (!da)
 		return _netmem_err(ENOMEM, "devsim: out of memory");
 	da->len = s->size;
-	da->view = da->dev = MAP_FAILED;
+	da->map_len = 2 * s->size + 3 * page;
 	fd = memfd_create("netmem-devsim", MFD_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
@@ -103,19 +110,21 @@ static int devsim_area_create(struct netmem_provider *p, struct netmem_area_spec
 			    strerror(err));
 		goto err_close;
 	}
-	da->dev = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (da->dev == MAP_FAILED) {
+	/* No access anywhere at first: the view and the guard pages stay so. */
+	da->map = mmap(NULL, da->map_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (da->map == MAP_FAILED) {
 		err = errno;
-		_netmem_err(err, "devsim: device mapping of %zu bytes failed: %s", s->size,
+		_netmem_err(err, "devsim: reserving %zu bytes failed: %s", da->map_len,
 			    strerror(err));
 		goto err_close;
 	}
-	/* Same pages, no access: kept mapped so a stray CPU access faults
-	 * instead of landing in whatever is mapped there next. */
-	da->view = mmap(NULL, s->size, PROT_NONE, MAP_SHARED, fd, 0);
-	if (da->view == MAP_FAILED) {
+	da->view = (char *)da->map + page;
+	da->dev = mmap((char *)da->map + 2 * page + s->size, s->size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED, fd, 0);
+	if (da->dev == MAP_FAILED) {
 		err = errno;
-		_netmem_err(err, "devsim: view mapping of %zu bytes failed: %s", s->size,
+		_netmem_err(err, "devsim: device mapping of %zu bytes failed: %s", s->size,
 			    strerror(err));
 		goto err_unmap;
 	}
@@ -128,7 +137,7 @@ static int devsim_area_create(struct netmem_provider *p, struct netmem_area_spec
 	s->priv = da;
 	return 0;
 err_unmap:
-	munmap(da->dev, s->size);
+	munmap(da->map, da->map_len);
 err_close:
 	close(fd);
 err_free:
@@ -141,8 +150,7 @@ static void devsim_area_destroy(struct netmem_provider *p, struct netmem_area_sp
 	struct devsim_area *da = s->priv;
 
 	(void)p;
-	munmap(da->view, da->len);
-	munmap(da->dev, da->len);
+	munmap(da->map, da->map_len);
 	free(da);
 	s->priv = NULL;
 }

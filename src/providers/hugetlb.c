@@ -61,7 +61,7 @@ static int hugetlb_init(struct netmem_provider *p, const char *args)
 static void huge_counts(long *free_pages, long *total)
 {
 	char line[128];
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen("/proc/meminfo", "re");
 
 	*free_pages = *total = -1;
 	if (!f)

@@ -50,7 +50,7 @@ struct memfd_area {
 /* Default huge page size from /proc/meminfo; 0 if unknown. */
 static size_t default_huge_size(void)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen("/proc/meminfo", "re");
 	char line[128];
 	unsigned long kb = 0;
 
@@ -143,15 +143,18 @@ static int memfd_area_create(struct netmem_provider *p, struct netmem_area_spec 
 		if (len < s->size)
 			return _netmem_err(ENOMEM, "memfd: area of %zu bytes is too large", s->size);
 	}
-	/* Reserve against the limit first; relaxed: the counter orders nothing. */
-	used = atomic_fetch_add_explicit(&mp->used, len, memory_order_relaxed) + len;
-	if (mp->limit && used > mp->limit) {
-		atomic_fetch_sub_explicit(&mp->used, len, memory_order_relaxed);
-		return _netmem_err(ENOSPC,
-				   "memfd: an area of %zu bytes exceeds the instance's size=%llu (%llu in use)",
-				   len, (unsigned long long)mp->limit,
-				   (unsigned long long)(used - len));
-	}
+	/* Reserve against the limit first, only when it fits: a request that
+	 * does not must not make a concurrent one that does fail. relaxed:
+	 * the counter orders nothing. */
+	used = atomic_load_explicit(&mp->used, memory_order_relaxed);
+	do {
+		if (mp->limit && (len > mp->limit || used > mp->limit - len))
+			return _netmem_err(ENOSPC,
+					   "memfd: an area of %zu bytes exceeds the instance's size=%llu (%llu in use)",
+					   len, (unsigned long long)mp->limit,
+					   (unsigned long long)used);
+	} while (!atomic_compare_exchange_weak_explicit(&mp->used, &used, used + len,
+							memory_order_relaxed, memory_order_relaxed));
 	ma = calloc(1, sizeof(*ma));
 	if (!ma) {
 		err = ENOMEM;
