@@ -200,6 +200,34 @@ int main(void)
 	CHECK_EQ(netmem_pool_area_fd(NULL), -EINVAL);
 	CHECK_EQ(netmem_pool_destroy(hpool), 0);
 	netmem_provider_destroy(host);
+	/* The fault wrapper answers as its inner provider. */
+	{
+		static const char *const specs[] = {"fault:inner=memfd", "fault:inner=host"};
+
+		for (int i = 0; i < 2; i++) {
+			struct netmem_provider *fp = netmem_provider_create(specs[i]);
+			struct netmem_pool *fpool;
+			struct stat sb;
+
+			REQUIRE(fp);
+			netmem_pool_params_init(&pp, fp);
+			pp.nr_chunks = 4;
+			fpool = netmem_pool_create(&pp);
+			REQUIRE(fpool);
+			fd = netmem_pool_area_fd(fpool);
+			if (i == 0) {
+				CHECK(fd >= 0 && fstat(fd, &sb) == 0 &&
+				      (size_t)sb.st_size >= 4 * netmem_pool_chunk_size(fpool));
+				if (fd >= 0)
+					close(fd);
+			} else {
+				CHECK_EQ(fd, -EOPNOTSUPP);
+				CHECK(strstr(netmem_last_error(), "inner host") != NULL);
+			}
+			CHECK_EQ(netmem_pool_destroy(fpool), 0);
+			netmem_provider_destroy(fp);
+		}
+	}
 
 	prov = netmem_provider_create("memfd:size=1M");
 	REQUIRE(prov);

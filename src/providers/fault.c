@@ -263,6 +263,21 @@ static int fault_read(struct netmem_provider *p, const struct netmem_area_spec *
 	return iops->read(fp->inner, &in, off, dst, len);
 }
 
+/* The inner provider's memory as a file descriptor, where it has one. */
+static int fault_area_fd(struct netmem_provider *p, const struct netmem_area_spec *s)
+{
+	struct fault_priv *fp = netmem_provider_priv(p);
+	const struct netmem_provider_ops *iops = netmem_provider_ops(fp->inner);
+	struct netmem_area_spec in = inner_spec(s);
+
+	if (!_NETMEM_OPS_HAS(iops, area_fd))
+		return _netmem_err(EOPNOTSUPP,
+				   "area fd: provider fault's inner %s has no file descriptor for its "
+				   "memory",
+				   iops->name);
+	return iops->area_fd(fp->inner, &in);
+}
+
 static void *revoker(void *arg)
 {
 	struct netmem_provider *p = arg;
@@ -377,6 +392,7 @@ const struct netmem_provider_ops _netmem_fault_ops = {
     .alloc_bulk = fault_alloc_bulk,
     .release_bulk = fault_release_bulk,
     .revoke = fault_revoke,
+    .area_fd = fault_area_fd,
 };
 
 static struct fault_priv *fault_of(const struct netmem_provider *p)
