@@ -160,7 +160,17 @@ struct result {
 	uint64_t drops;      /* kernel: no buffer + ring full */
 	double bytes_per_buf; /* UMEM bytes held per posted/held buffer */
 	double drain_ns;     /* receive-bound: ns per packet draining a full ring */
+	int failed;          /* the sender could not start or failed */
 };
+
+/* 0, or -1 with a message when the run's sender failed. */
+static int sender_failed(const struct result *r)
+{
+	if (!r->failed)
+		return 0;
+	fprintf(stderr, "netmem bench xsk: the traffic sender failed (see its message above)\n");
+	return -1;
+}
 
 /* Start the flood, receive with `poll_fn` until the sender is done. */
 struct rx_loop {
@@ -179,11 +189,16 @@ static struct result run_one(struct rx_loop *l, double seconds, uint64_t count)
 	uint64_t busy_pkts = 0;
 	pid_t pid;
 
+	double t_begin = xu_now();
+
+	r.failed = 1;
 	if (!shm)
 		return r;
 	pid = xu_sender_start(&c, shm);
-	if (pid < 0)
+	if (pid < 0) {
+		munmap(shm, sizeof(*shm));
 		return r;
+	}
 	for (;;) {
 		double dt = 0;
 		int n = l->poll(l->ctx, &dt);
@@ -207,9 +222,14 @@ static struct result run_one(struct rx_loop *l, double seconds, uint64_t count)
 				drain = now_fast();
 			else if (now_fast() - drain > 0.02)
 				break;
+		} else if (xu_now() - t_begin > seconds + 30) {
+			/* A sender that died without saying so: stop it. */
+			atomic_store(&shm->stop, 1);
+			kill(pid, SIGKILL);
+			break;
 		}
 	}
-	xu_sender_wait(pid);
+	r.failed = xu_sender_wait(pid) != 0;
 	r.sent = atomic_load(&shm->sent);
 	{
 		uint64_t us = atomic_load(&shm->elapsed_us);
@@ -388,7 +408,7 @@ static int run_netmem(double seconds, uint64_t count, int split, struct result *
 	r->drops = rs.drop_no_buf + rs.drop_overflow;
 	r->bytes_per_buf = c.bufs_sum > 0 ? c.held_sum / c.bufs_sum : 0;
 	netmem_rxq_destroy(c.q);
-	return 0;
+	return sender_failed(r);
 }
 
 /* ---- (b) plain libxdp loop, 4 KiB frames ----------------------------- */
@@ -475,16 +495,17 @@ static int run_plain(double seconds, uint64_t count, struct result *r)
 		*xsk_ring_prod__fill_addr(&c.fq, idx + i) = (uint64_t)i * FRAME_4K;
 	xsk_ring_prod__submit(&c.fq, PLAIN_FRAMES / 2);
 	*r = run_one(&l, seconds, count);
-	r->drain_ns = run_drain(&l);
+	/* Drops of the flood, before the drain test, as for netmem. */
 	if (!getsockopt(xsk_socket__fd(c.xsk), SOL_XDP, XDP_STATISTICS, &ks, &len))
 		r->drops = (ks.rx_dropped > ks.rx_fill_ring_empty_descs ? ks.rx_dropped
 									: ks.rx_fill_ring_empty_descs) +
 			   ks.rx_ring_full;
+	r->drain_ns = run_drain(&l);
 	r->bytes_per_buf = FRAME_4K;
 	xsk_socket__delete(c.xsk);
 	xsk_umem__delete(c.umem);
 	munmap(c.area, size);
-	return 0;
+	return sender_failed(r);
 }
 
 static double median(const struct result *r, int n, size_t field)
@@ -568,6 +589,7 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 		double nb = median(b, runs, offsetof(struct result, ns_per_pkt));
 		double ba = median(a, runs, offsetof(struct result, bytes_per_buf));
 		double ps = median(s, runs, offsetof(struct result, pps));
+		double bs = median(s, runs, offsetof(struct result, bytes_per_buf));
 		double ra = median(a, runs, offsetof(struct result, drain_ns));
 		double rb = median(b, runs, offsetof(struct result, drain_ns));
 		double rsp = median(s, runs, offsetof(struct result, drain_ns));
@@ -592,11 +614,12 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64
 			       ",\"umem_bytes_per_buffer\":%.0f},"
 			       "\"netmem_hdr_split\":{\"pps\":%.0f,\"offered_pps\":%.0f,\"ns_per_pkt\":%.1f,"
-			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64 "},"
+			       "\"drain_ns_per_pkt\":%.1f,\"kernel_drops\":%" PRIu64
+			       ",\"umem_bytes_per_buffer\":%.0f},"
 			       "\"pps_ratio\":%.3f,\"drain_rate_ratio\":%.3f,\"umem_ratio\":%.3f,"
 			       "\"total_seconds\":%.1f}\n",
 			       mode, runs, seconds, pb, ob, nb, rb, db, FRAME_4K, pa, oa, na, ra, da, ba,
-			       ps, os, ns, rsp, ds, pb > 0 ? pa / pb : 0, ra > 0 ? rb / ra : 0,
+			       ps, os, ns, rsp, ds, bs, pb > 0 ? pa / pb : 0, ra > 0 ? rb / ra : 0,
 			       ba / FRAME_4K, xu_now() - t0);
 		} else {
 			printf("AF_XDP receive, veth pair, %s mode, 1500-byte frames, sendmmsg "
@@ -609,7 +632,7 @@ int netmem_cmd_bench_xsk(int argc, char **argv)
 			printf("%-33s %10.0f %10.0f %9.1f %9.1f %10" PRIu64 " %9.0f\n",
 			       "netmem xsk, receive API", oa, pa, na, ra, da, ba);
 			printf("%-33s %10.0f %10.0f %9.1f %9.1f %10" PRIu64 " %9.0f\n",
-			       "netmem xsk, receive API + split", os, ps, ns, rsp, ds, ba);
+			       "netmem xsk, receive API + split", os, ps, ns, rsp, ds, bs);
 			printf("netmem / plain: packets/s %.3f (flood, kernel-bound); receive-bound "
 			       "rate (ring drain) %.3f; UMEM bytes per buffer %.3f\n",
 			       pb > 0 ? pa / pb : 0, ra > 0 ? rb / ra : 0, ba / FRAME_4K);

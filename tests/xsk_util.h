@@ -185,6 +185,7 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 	close_range(3, ~0u, 0);
 	if (xu_setns(c->ns)) {
 		perror("sender: setns");
+		atomic_store(&sh->done, 1); /* the receiver stops waiting */
 		return 2;
 	}
 	inet_pton(AF_INET, c->dst, &dst.sin_addr);
@@ -198,6 +199,7 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 		 * socket yet must not fail later sends. */
 		if (fd[f] < 0 || bind(fd[f], (struct sockaddr *)&src, sizeof(src))) {
 			perror("sender: socket");
+			atomic_store(&sh->done, 1); /* the receiver stops waiting */
 			return 2;
 		}
 		setsockopt(fd[f], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
@@ -236,6 +238,7 @@ static inline int xu_sender_main(const struct xu_sender_cfg *c, struct xu_shared
 			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
 				continue;
 			perror("sender: sendmmsg");
+			atomic_store(&sh->done, 1); /* the receiver stops waiting */
 			return 2;
 		}
 		seq[f] += (uint64_t)r;
