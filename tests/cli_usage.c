@@ -85,16 +85,22 @@ int main(void)
 		CHECK_EQ(run(args), 0);
 		CHECK(strncmp(out, "usage: netmem ", 14) == 0);
 	}
-	/* bench xsk (where built: it needs libxdp) checks its arguments
-	 * before it needs root. */
+	/* bench xsk and rx --xdp (where built: they need libxdp) check
+	 * their arguments before they need root. */
 	if (run("bench xsk --help") == 0) {
 		usage_error("bench xsk stray", "netmem bench xsk: ");
 		usage_error("bench xsk --no-such-option", "netmem bench xsk: ");
+		usage_error("rx --xdp lo:4294967296", "netmem rx: --xdp wants");
 	} else {
 		CHECK(strstr(err, "not built into this binary") != NULL);
 		printf("bench xsk not built: its usage errors not checked\n");
 	}
 
+	/* Options of the sim NIC with --xdp, a queue number that would wrap,
+	 * arguments to commands that take none. */
+	usage_error("rx --xdp lo --verify", "netmem rx: --verify is an option of the sim NIC");
+	usage_error("version extra", "netmem version: unexpected argument 'extra'");
+	usage_error("providers extra", "netmem providers: unexpected argument 'extra'");
 	usage_error("bench nosuch", "netmem: unknown benchmark 'nosuch'");
 	usage_error("nosuch", "netmem: unknown command 'nosuch'");
 	/* Failures that are not usage errors: 1. */

@@ -190,7 +190,7 @@ int netmem_cmd_rx(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *spec = NULL, *note = NULL, *xdp = NULL;
+	const char *spec = NULL, *note = NULL, *xdp = NULL, *sim_only = NULL;
 	int split_set = 0;
 	unsigned queues = 1, hold = 0, flows = 64, split = NETMEM_SIM_HDR_LEN;
 	uint32_t size = 1500;
@@ -207,6 +207,10 @@ int netmem_cmd_rx(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		/* Options of the sim NIC alone (--xdp refuses them). */
+		for (const struct option *o = opts; o->name && !sim_only; o++)
+			if (o->val == c && strchr("qsrvfR", c))
+				sim_only = o->name;
 		switch (c) {
 		case 'p': spec = optarg; break;
 		case 'q':
@@ -258,6 +262,13 @@ int netmem_cmd_rx(int argc, char **argv)
 	}
 	if (netmem_arg_none("rx", argc, argv, optind)) {
 		usage(stderr);
+		return 2;
+	}
+	if (xdp && sim_only) {
+		fprintf(stderr,
+			"netmem rx: --%s is an option of the sim NIC; with --xdp only --provider, "
+			"--seconds, --hold, --split and --json apply\n",
+			sim_only);
 		return 2;
 	}
 	if (revoke_after >= seconds) {
