@@ -57,7 +57,11 @@ int netmem_fault_stats(const struct netmem_provider *p, struct netmem_fault_stat
 
 /*
  * The wrapped provider instance of a "fault" provider (owned by the wrapper:
- * do not destroy it). NULL with errno EINVAL when p is not a fault provider.
+ * do not destroy it), for inspection: its revoked flag and its type. The
+ * wrapper makes its areas through it without registering them there, so its
+ * netmem_provider_nr_areas() is 0, and revoking it directly does not mark
+ * the wrapper's areas revoked: revoke the wrapper. NULL with errno EINVAL
+ * when p is not a fault provider.
  */
 struct netmem_provider *netmem_fault_inner(const struct netmem_provider *p);
 
