@@ -86,7 +86,7 @@ static void import(int fd, struct netmem_pool *gpu)
 int main(void)
 {
 	struct netmem_provider *p;
-	struct netmem_pool *pool;
+	struct netmem_pool *pool, *fpool;
 	unsigned char in[CHUNK], out[CHUNK];
 	netmem_t h[NR];
 	uint64_t base = 0;
@@ -130,10 +130,13 @@ int main(void)
 		CHECK_EQ(netmem_dev_read(h[i], 0, out, CHUNK), 0);
 		CHECK(!memcmp(in, out, CHUNK));
 	}
-	/* fragments work the same on GPU memory */
+	/* fragments work the same on GPU memory (a pool of their own: every
+	 * chunk of `pool` is out, and the export below wants them whole) */
+	fpool = pool_of(p, 4);
+	REQUIRE(fpool);
 	for (unsigned i = 0; i < 100; i++) {
 		uint32_t off;
-		netmem_t f = netmem_pool_alloc_frag_direct(pool, 1500, &off);
+		netmem_t f = netmem_pool_alloc_frag_direct(fpool, 1500, &off);
 
 		REQUIRE(f);
 		pattern(in, 1500, 1000 + i);
@@ -142,6 +145,7 @@ int main(void)
 		CHECK(!memcmp(in, out, 1500));
 		netmem_put(f);
 	}
+	CHECK_EQ(netmem_pool_destroy(fpool), 0);
 	netmem_put_bulk(h, NR);
 
 	fd = netmem_pool_area_fd(pool);
