@@ -43,6 +43,11 @@ static int register_locked(const struct netmem_provider_ops *ops)
 				   ops->name);
 	/* Each half alone would split the free space in two (chunks handed
 	 * out twice, or never again). */
+	if (ops->size >= offsetof(struct netmem_provider_ops, default_order) +
+				 sizeof(ops->default_order) &&
+	    ops->default_order > NETMEM_MAX_ORDER)
+		return _netmem_err(EINVAL, "provider %s: default_order %u, want 0..%d", ops->name,
+				   ops->default_order, NETMEM_MAX_ORDER);
 	if (!ops->alloc_bulk != !ops->release_bulk)
 		return _netmem_err(EINVAL, "provider %s: alloc_bulk and release_bulk go together",
 				   ops->name);

@@ -148,6 +148,14 @@ int main(void)
 		ops.release_bulk = dummy_give;
 		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
 		CHECK(netmem_provider_lookup("half_free_space") == NULL);
+		/* A default order past the largest is refused, not replaced. */
+		ops.alloc_bulk = NULL;
+		ops.release_bulk = NULL;
+		ops.name = "order_ten";
+		ops.default_order = NETMEM_MAX_ORDER + 1;
+		CHECK_EQ(netmem_provider_register(&ops), -EINVAL);
+		CHECK(strstr(netmem_last_error(), "default_order") != NULL);
+		CHECK(netmem_provider_lookup("order_ten") == NULL);
 	}
 	{
 		/* A table of the first version, ending before default_order, in

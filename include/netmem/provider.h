@@ -87,7 +87,8 @@ struct netmem_provider_ops {
 /*
  * Register a provider type. The table must outlive the process's use of it.
  * Returns 0; -EINVAL (NULL table, bad size, a required operation missing,
- * bad name), -EEXIST (name taken), -ENOSPC (registry full).
+ * only one of alloc_bulk and release_bulk, default_order above
+ * NETMEM_MAX_ORDER, bad name), -EEXIST (name taken), -ENOSPC (registry full).
  */
 int netmem_provider_register(const struct netmem_provider_ops *ops);
 
