@@ -21,6 +21,18 @@
 
 #define FRAG_BIAS (1L << 30)
 
+/* ---- thread identity -------------------------------------------------- */
+
+_Thread_local uintptr_t _netmem_tid __attribute__((tls_model("initial-exec")));
+
+uintptr_t _netmem_tid_assign(void)
+{
+	static _Atomic uintptr_t next = 1; /* 0 is "none yet"; never wraps */
+
+	_netmem_tid = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed);
+	return _netmem_tid;
+}
+
 /* ---- recycle ring --------------------------------------------------- */
 
 int _netmem_ring_init(struct _netmem_ring *r, uint32_t size)

@@ -109,10 +109,24 @@ struct _netmem_pool_fast {
 	const void *_Atomic owner __attribute__((aligned(64)));
 };
 
-/* The calling thread's identity as the pool compares it. */
+/*
+ * The calling thread's identity as pools and receive queues compare it: a
+ * number given to the thread on its first use of the library, unique in the
+ * process and never reused. (The thread pointer would be cheaper, but the C
+ * library hands an exited thread's control block to the next thread it
+ * starts, which would then pass for the exited owner.) Initial-exec TLS: one
+ * load from the thread's block, no call.
+ */
+extern _Thread_local uintptr_t _netmem_tid __attribute__((tls_model("initial-exec")));
+uintptr_t _netmem_tid_assign(void);
+
 static inline const void *_netmem_self(void)
 {
-	return __builtin_thread_pointer();
+	uintptr_t t = _netmem_tid;
+
+	if (unlikely(t == 0))
+		t = _netmem_tid_assign();
+	return (const void *)t;
 }
 
 /*
