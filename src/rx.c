@@ -5,8 +5,10 @@
  * src/rx_internal.h.
  *
  * Token table. Slot i holds one payload reference (h) and its live token
- * (tag), 0 when free. A token is (generation << 32) | i, the generation never
- * 0, so 0 is never a token. The owner takes free slots from a private stack;
+ * (tag), 0 when free. A token is generation << (slot_bits + 12) | qtag <<
+ * slot_bits | i: qtag is a 12-bit number no other live queue has (while
+ * fewer than 4096 exist), never 0, so 0 is never a token and a token of
+ * another queue never matches a slot of this one. The owner takes free slots from a private stack;
  * a release claims a slot by a compare-and-swap of tag from the token to 0
  * (so a double or stale release fails there and touches nothing), then puts
  * the reference and returns the slot index: onto the owner's stack when the
@@ -41,7 +43,11 @@ struct netmem_rxq {
 	void *priv;
 	const void *_Atomic owner; /* read by releasers to pick the local path */
 	struct rx_slot *slot;
-	uint32_t *gen;	    /* next generation per slot */
+	uint64_t *gen;	    /* generation of the last token per slot */
+	uint64_t tag_bits;  /* qtag << slot_bits */
+	uint32_t slot_mask; /* nr_tokens - 1 */
+	unsigned gen_shift; /* slot_bits + RX_QTAG_BITS */
+	uint16_t qtag;
 	uint32_t *free_idx; /* owner's stack of free slots */
 	uint32_t nr_free;
 	uint32_t nr_tokens; /* power of 2 */
@@ -71,19 +77,57 @@ _Static_assert(offsetof(struct netmem_rxq, ring_prod) - offsetof(struct netmem_r
 
 static _Atomic uint32_t next_queue_seed = 1;
 
+/* Queue tags: a bitmap of those live queues use. Past 4095 live queues a
+ * tag is shared, and then only the generation tells their tokens apart. */
+#define RX_QTAG_BITS 12
+#define RX_QTAGS     (1u << RX_QTAG_BITS)
+static pthread_mutex_t qtag_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t qtag_used[RX_QTAGS / 64];
+static unsigned qtag_next = 1;
+
+static uint16_t qtag_get(void)
+{
+	unsigned t = 0;
+
+	pthread_mutex_lock(&qtag_lock);
+	for (unsigned k = 0; k < RX_QTAGS - 1 && !t; k++) {
+		unsigned c = 1 + (qtag_next - 1 + k) % (RX_QTAGS - 1);
+
+		if (!(qtag_used[c / 64] >> (c % 64) & 1)) {
+			qtag_used[c / 64] |= UINT64_C(1) << (c % 64);
+			t = c;
+		}
+	}
+	if (!t) /* all taken: share one */
+		t = qtag_next;
+	qtag_next = t % (RX_QTAGS - 1) + 1;
+	pthread_mutex_unlock(&qtag_lock);
+	return (uint16_t)t;
+}
+
+static void qtag_put(uint16_t t)
+{
+	pthread_mutex_lock(&qtag_lock);
+	qtag_used[t / 64] &= ~(UINT64_C(1) << (t % 64));
+	pthread_mutex_unlock(&qtag_lock);
+}
+
 struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, void *priv,
 				      uint32_t nr_tokens)
 {
 	struct netmem_rxq *q;
 	uint32_t n = 1, seed;
+	unsigned bits = 0;
 
 	if (!ops || ops->size < sizeof(*ops) || !ops->recv || !ops->destroy || !ops->name ||
 	    nr_tokens == 0 || nr_tokens > _NETMEM_RX_MAX_TOKENS) {
 		errno = -_netmem_err(EINVAL, "rxq: bad driver table or token count %u", nr_tokens);
 		return NULL;
 	}
-	while (n < nr_tokens)
+	while (n < nr_tokens) {
 		n <<= 1;
+		bits++;
+	}
 	q = aligned_alloc(NETMEM_CACHELINE, sizeof(*q));
 	if (!q) {
 		errno = -_netmem_err(ENOMEM, "rxq: out of memory");
@@ -103,8 +147,12 @@ struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, vo
 		errno = -_netmem_err(ENOMEM, "rxq: no memory for %u tokens", n);
 		return NULL;
 	}
-	/* Queues start their generations far apart, so a token given to the
-	 * wrong queue is almost always refused. */
+	/* The tag tells queues apart; generations also start far apart, for
+	 * queues that share a tag. */
+	q->qtag = qtag_get();
+	q->slot_mask = n - 1;
+	q->tag_bits = (uint64_t)q->qtag << bits;
+	q->gen_shift = bits + RX_QTAG_BITS;
 	seed = atomic_fetch_add_explicit(&next_queue_seed, 1, memory_order_relaxed) *
 	       UINT32_C(0x9e3779b1);
 	for (uint32_t i = 0; i < n; i++) {
@@ -163,6 +211,7 @@ static void put_held_headers(struct netmem_rxq *q)
 
 static void rxq_free(struct netmem_rxq *q)
 {
+	qtag_put(q->qtag);
 	free(q->slot);
 	free(q->gen);
 	free(q->free_idx);
@@ -293,7 +342,7 @@ int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 	local = atomic_load_explicit(&q->owner, memory_order_relaxed) == _netmem_self();
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t t = tokens[i];
-		uint32_t s = (uint32_t)t;
+		uint32_t s = (uint32_t)t & q->slot_mask;
 		struct rx_slot *slot;
 
 		if (!t || s >= q->nr_tokens) {
@@ -387,11 +436,9 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 			struct netmem_rx_frag *f = &p->frag[j];
 			netmem_t h = (netmem_t)f->token;
 			uint32_t s = q->free_idx[--q->nr_free];
-			uint32_t g = ++q->gen[s];
 
-			if (unlikely(g == 0))
-				g = q->gen[s] = 1;
-			f->token = (uint64_t)g << 32 | s;
+			/* bits of the generation past 64 fall off: it wraps */
+			f->token = ++q->gen[s] << q->gen_shift | q->tag_bits | s;
 			if (!resolved) {
 				char *cpu = netmem_address(h);
 
@@ -428,7 +475,7 @@ int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, s
 
 	if (!q || !f || (!dst && len) || off > f->len || len > f->len - off)
 		return -EINVAL;
-	s = (uint32_t)f->token;
+	s = (uint32_t)f->token & q->slot_mask;
 	if (!f->token || s >= q->nr_tokens ||
 	    /* acquire: pairs with recv's release store; h is then current. */
 	    atomic_load_explicit(&q->slot[s].tag, memory_order_acquire) != f->token)

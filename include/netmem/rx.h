@@ -27,11 +27,14 @@
  * and netmem_rxq_frag_read() may be called from any thread, concurrently
  * with the owner and with each other.
  *
- * Tokens. A token is a 64-bit value naming a slot of the queue's token table
- * and the slot's generation; 0 is never a token. Releasing a token that the
- * queue never handed out, that was already released, or that belongs to
- * another queue fails with -EINVAL and changes nothing: no reference count
- * is touched. Each released token drops one reference on its payload chunk;
+ * Tokens. A token is a 64-bit value naming a slot of the queue's token table,
+ * the queue, and the slot's generation; 0 is never a token. Releasing a
+ * token that the queue never handed out, that was already released, or that
+ * belongs to another live queue fails with -EINVAL and changes nothing: no
+ * reference count is touched (docs/rx.md gives the limits: generations wrap,
+ * past 4095 live queues two may share a tag). A token must not be released
+ * after the queue is gone: the last release after netmem_rxq_destroy()
+ * frees it. Each released token drops one reference on its payload chunk;
  * the chunk goes back to the device when its last fragment is released.
  *
  * Back-pressure. Tokens the application keeps keep their chunks out of the
