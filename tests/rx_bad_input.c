@@ -120,6 +120,30 @@ int main(void)
 	CHECK(sim != NULL);
 	CHECK_EQ(netmem_sim_destroy(sim), 0);
 	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	/* ... and more than a payload pool of 2 chunks (4 buffers) holds. */
+	sp.payload_chunks = 2;
+	errno = 0;
+	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	printf("%-16s %s\n", "payload_chunks", netmem_last_error());
+	sp.payload_chunks = 3;
+	sim = netmem_sim_create(&sp);
+	CHECK(sim != NULL);
+	CHECK_EQ(netmem_sim_destroy(sim), 0);
+	/* One token per payload buffer, at most 2^24: 2^18 + 1 chunks of 4 KiB
+	 * in 64-byte buffers are 64 too many (and 2^32 + 32768 for 2 MiB
+	 * chunks, which must not wrap to a small table). */
+	netmem_sim_params_init(&sp, prov);
+	sp.buf_size = 64;
+	sp.payload_chunks = (1u << 18) + 1;
+	sp.flags = NETMEM_SIM_INJECT_ONLY; /* no generated sizes to fit */
+	errno = 0;
+	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	printf("%-16s %s\n", "payload_chunks", netmem_last_error());
+	sp.payload_order = 9;
+	sp.payload_chunks = (1u << 17) + 1;
+	errno = 0;
+	CHECK(netmem_sim_create(&sp) == NULL && errno == EINVAL);
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
 	netmem_sim_params_init(NULL, prov);
 
 	/* NULLs */

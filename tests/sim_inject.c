@@ -1,10 +1,12 @@
 /* Frames injected into the sim NIC (netmem_sim_inject): delivered in order,
  * byte for byte, split where configured, with sim metadata only for
- * well-formed sim frames; bad frames refused; RSS picks the queue; failed
+ * well-formed sim frames; bad frames refused; RSS picks the queue (and netmem_sim_rss_queue says
+ * which beforehand); only the queue's owner injects; failed
  * device writes are counted drops. Also the regression for a NULL memcpy in
  * netmem_sim_verify() without a header split (found by fuzz_rx_frames;
  * caught by SAN=undefined). */
 #include <endian.h>
+#include <pthread.h>
 
 #include "harness.h"
 #include "netmem/netmem.h"
@@ -163,6 +165,8 @@ static void test_rss(void)
 		sim_frame(frame, 200, 1000 + f, f);
 		qs[f] = netmem_sim_inject(sim, NETMEM_SIM_INJECT_RSS, frame, 200);
 		CHECK(qs[f] >= 0 && qs[f] < 4);
+		/* the dispatcher's view is the device's */
+		CHECK_EQ(netmem_sim_rss_queue(sim, frame, 200), qs[f]);
 		if (qs[f] >= 0 && qs[f] < 4)
 			seen[qs[f]]++;
 	}
@@ -185,7 +189,50 @@ static void test_rss(void)
 		for (int i = 0; i < n; i++)
 			netmem_rxq_release_pkt(q, &pkts[i]);
 	}
+	CHECK_EQ(netmem_sim_rss_queue(NULL, frame, 200), -EINVAL);
+	CHECK_EQ(netmem_sim_rss_queue(sim, NULL, 200), -EINVAL);
+	CHECK_EQ(netmem_sim_rss_queue(sim, frame, 0), -EINVAL);
+	CHECK_EQ(netmem_sim_rss_queue(sim, frame, NETMEM_SIM_MAX_FRAME + 1), -EINVAL);
 	CHECK_EQ(netmem_sim_destroy(sim), 0);
+	netmem_provider_destroy(prov);
+}
+
+/* Injection is the target queue's owner's: another thread is refused and
+ * nothing is queued (the waiting frames are read by recv unlocked). */
+struct inj_arg {
+	struct netmem_sim *sim;
+	int direct, rss;
+};
+
+static void *inject_elsewhere(void *arg)
+{
+	struct inj_arg *a = arg;
+
+	a->direct = netmem_sim_inject(a->sim, 0, frame, 200);
+	a->rss = netmem_sim_inject(a->sim, NETMEM_SIM_INJECT_RSS, frame, 200);
+	return NULL;
+}
+
+static void test_owner(void)
+{
+	struct netmem_provider *prov = netmem_provider_create("host");
+	struct netmem_rx_pkt pkts[4];
+	struct inj_arg a;
+	pthread_t t;
+
+	REQUIRE(prov);
+	a.sim = mksim(prov, 1, NETMEM_SIM_HDR_LEN, NETMEM_SIM_INJECT_ONLY);
+	REQUIRE(a.sim);
+	sim_frame(frame, 200, 7, 3);
+	REQUIRE(pthread_create(&t, NULL, inject_elsewhere, &a) == 0);
+	REQUIRE(pthread_join(t, NULL) == 0);
+	CHECK_EQ(a.direct, -EINVAL);
+	CHECK_EQ(a.rss, -EINVAL);
+	CHECK_EQ(netmem_rxq_recv(netmem_sim_rxq(a.sim, 0), pkts, 4), 0);
+	CHECK_EQ(netmem_sim_inject(a.sim, 0, frame, 200), 0);
+	CHECK_EQ(netmem_rxq_recv(netmem_sim_rxq(a.sim, 0), pkts, 4), 1);
+	CHECK_EQ(netmem_rxq_release_pkt(netmem_sim_rxq(a.sim, 0), &pkts[0]), 1);
+	CHECK_EQ(netmem_sim_destroy(a.sim), 0);
 	netmem_provider_destroy(prov);
 }
 
@@ -228,6 +275,7 @@ int main(void)
 {
 	test_basic();
 	test_rss();
+	test_owner();
 	test_write_fault();
 	return t_done();
 }

@@ -82,7 +82,9 @@ struct netmem_sim_params {
 	unsigned ring_size;		 /* descriptors per ring, power of 2 up to 4096 */
 	uint32_t hdr_split;		 /* 0..NETMEM_SIM_MAX_SPLIT; 0: no header buffer */
 	uint32_t buf_size;		 /* payload buffer bytes, multiple of 64, <= chunk */
-	uint32_t payload_chunks;	 /* chunks in each queue's payload pool */
+	uint32_t payload_chunks;	 /* chunks in each queue's payload pool: at
+					  * most 2^24 buffers of buf_size (one token
+					  * each), enough for the largest frame */
 	int payload_order;		 /* chunk order, NETMEM_ORDER_DEFAULT: provider's */
 	const uint32_t *sizes;		 /* frame sizes, cycled; copied at create.
 					  * Each must fit NETMEM_RX_MAX_FRAGS and
@@ -139,12 +141,23 @@ int netmem_sim_destroy(struct netmem_sim *sim);
  * (as the generator builds) is delivered with its sequence number and
  * checksum (NETMEM_RX_HAS_SEQ | NETMEM_RX_HAS_CSUM, and NETMEM_RX_CSUM_BAD
  * when the payload does not match); other frames with neither. The frame is
- * copied. Owner thread of the target queue. Returns the queue index, or
- * -EINVAL (NULL, length out of range, more payload than NETMEM_RX_MAX_FRAGS
- * buffers or than the ring holds, no such queue), -ENOSPC (NETMEM_SIM_INJECT_MAX frames already
- * waiting), -ENOMEM.
+ * copied. Owner thread of the target queue (with NETMEM_SIM_INJECT_RSS, of
+ * the queue RSS picks: netmem_sim_rss_queue() tells which beforehand).
+ * Returns the queue index, or -EINVAL (NULL, length out of range, more
+ * payload than NETMEM_RX_MAX_FRAGS buffers, than the ring or than the
+ * payload pool holds, no such queue, the caller does not own the queue;
+ * nothing queued), -ENOSPC (NETMEM_SIM_INJECT_MAX frames already waiting),
+ * -ENOMEM.
  */
 int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame, size_t len);
+
+/*
+ * The queue RSS picks for a frame, as netmem_sim_inject() with
+ * NETMEM_SIM_INJECT_RSS would (from a dispatcher thread, to hand the frame
+ * to that queue's owner). Any thread. Returns the queue index, or -EINVAL
+ * (NULL, length 0 or above NETMEM_SIM_MAX_FRAME).
+ */
+int netmem_sim_rss_queue(const struct netmem_sim *sim, const void *frame, size_t len);
 
 /* Checksum of a sim payload, computed in pieces: start with
  * netmem_sim_csum_init(), feed every fragment in order, then _final(). */

@@ -17,6 +17,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -104,6 +105,7 @@ struct netmem_sim {
 	bool own_hprov;
 	struct sim_flow *flows;
 	unsigned nr_queues;
+	uint32_t pool_bufs; /* payload buffers in each queue's pool */
 	struct sim_queue *q[NETMEM_SIM_MAX_QUEUES];
 	uint8_t *pattern;
 	uint64_t *prefix; /* PATTERN_LEN + 1 */
@@ -594,6 +596,16 @@ static void inj_pop(struct sim_queue *q)
 	q->inj_count--;
 }
 
+int netmem_sim_rss_queue(const struct netmem_sim *sim, const void *frame, size_t len)
+{
+	struct frame_info fi;
+
+	if (!sim || !frame || len < 1 || len > NETMEM_SIM_MAX_FRAME)
+		return _netmem_err(EINVAL, "sim rss: NULL device or frame, or length out of range");
+	parse_frame(sim, frame, (uint32_t)len, &fi);
+	return (int)flow_queue(sim, fi.hash);
+}
+
 int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame, size_t len)
 {
 	const struct netmem_sim_params *p;
@@ -607,11 +619,14 @@ int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame,
 	if (len < 1 || len > NETMEM_SIM_MAX_FRAME)
 		return _netmem_err(EINVAL, "sim inject: frame of %zu bytes, want 1..%d", len,
 				   NETMEM_SIM_MAX_FRAME);
-	if (frame_bufs(p, (uint32_t)len) > max_frame_bufs(p))
+	if (frame_bufs(p, (uint32_t)len) > max_frame_bufs(p) ||
+	    frame_bufs(p, (uint32_t)len) > sim->pool_bufs)
 		return _netmem_err(EINVAL,
 				   "sim inject: %zu bytes need %u buffers of %u, more than %u (packet "
-				   "fragments or ring size)",
-				   len, frame_bufs(p, (uint32_t)len), p->buf_size, max_frame_bufs(p));
+				   "fragments, ring size or payload pool)",
+				   len, frame_bufs(p, (uint32_t)len), p->buf_size,
+				   max_frame_bufs(p) < sim->pool_bufs ? max_frame_bufs(p)
+								      : sim->pool_bufs);
 	if (queue == NETMEM_SIM_INJECT_RSS) {
 		parse_frame(sim, frame, (uint32_t)len, &fi);
 		queue = flow_queue(sim, fi.hash);
@@ -619,6 +634,10 @@ int netmem_sim_inject(struct netmem_sim *sim, unsigned queue, const void *frame,
 	if (queue >= sim->nr_queues || !sim->q[queue])
 		return _netmem_err(EINVAL, "sim inject: no queue %u", queue);
 	q = sim->q[queue];
+	/* The waiting frames are the owner's, read by its recv unlocked. */
+	if (!_netmem_rxq_is_owner(q->rxq))
+		return _netmem_err(EINVAL, "sim inject: the calling thread does not own queue %u",
+				   queue);
 	if (q->inj_count == NETMEM_SIM_INJECT_MAX)
 		return _netmem_err(ENOSPC, "sim inject: queue %u holds %d frames already", queue,
 				   NETMEM_SIM_INJECT_MAX);
@@ -1007,6 +1026,36 @@ static int is_pow2(uint32_t x)
 	return x && !(x & (x - 1));
 }
 
+/*
+ * The payload pool's buffers (one token each): at most 2^24, and enough for
+ * the largest generated frame, which otherwise would always drop as if
+ * under back-pressure.
+ */
+static int check_pool_bufs(const struct netmem_sim_params *p)
+{
+	int order = p->payload_order == NETMEM_ORDER_DEFAULT
+			? netmem_provider_default_order(p->payload)
+			: p->payload_order;
+	uint32_t chunk = 4096u << order;
+	uint64_t bufs;
+
+	if (p->buf_size > chunk) /* the pool says so, with its message */
+		return 0;
+	bufs = (uint64_t)p->payload_chunks * (chunk / p->buf_size);
+	if (bufs > _NETMEM_RX_MAX_TOKENS)
+		return _netmem_err(EINVAL,
+				   "sim: %u payload chunks of %u bytes hold %" PRIu64
+				   " buffers of %u, more than 2^24 (one token each)",
+				   p->payload_chunks, chunk, bufs, p->buf_size);
+	for (unsigned i = 0; i < p->nr_sizes && !(p->flags & NETMEM_SIM_INJECT_ONLY); i++)
+		if (frame_bufs(p, p->sizes[i]) > bufs)
+			return _netmem_err(EINVAL,
+					   "sim: frame size %u needs %u buffers of %u bytes, the payload "
+					   "pool holds %" PRIu64 " (payload_chunks)",
+					   p->sizes[i], frame_bufs(p, p->sizes[i]), p->buf_size, bufs);
+	return 0;
+}
+
 static int check_params(const struct netmem_sim_params *p)
 {
 	if (!p->payload)
@@ -1050,7 +1099,7 @@ static int check_params(const struct netmem_sim_params *p)
 	}
 	if (p->drop_ppm > 1000000 || p->trunc_ppm > 1000000 || p->overflow_ppm > 1000000)
 		return _netmem_err(EINVAL, "sim: fault rates are parts per million, at most 10^6");
-	return 0;
+	return check_pool_bufs(p);
 }
 
 static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
@@ -1058,7 +1107,8 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 	const struct netmem_sim_params *p = &sim->p;
 	struct netmem_pool_params pp;
 	struct sim_queue *q;
-	uint32_t chunk, nr_tokens;
+	uint32_t chunk;
+	uint64_t bufs;
 	int err = ENOMEM;
 
 	q = calloc(1, sizeof(*q));
@@ -1117,8 +1167,11 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 			goto fail;
 		}
 	}
-	nr_tokens = p->payload_chunks * (chunk / p->buf_size);
-	q->rxq = _netmem_rxq_create(&sim_ops, q, nr_tokens);
+	/* One token per payload buffer the pool holds (at most 2^24:
+	 * check_params). */
+	bufs = (uint64_t)p->payload_chunks * (chunk / p->buf_size);
+	sim->pool_bufs = (uint32_t)bufs;
+	q->rxq = _netmem_rxq_create(&sim_ops, q, (uint32_t)bufs);
 	if (!q->rxq) {
 		err = errno;
 		goto fail;
