@@ -854,8 +854,10 @@ struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *pp)
 	unsigned order;
 	int ret;
 
-	if (!pp || pp->size < offsetof(struct netmem_pool_params, on_revoke) ||
-	    pp->size > sizeof(p)) {
+	/* The first version ended before on_revoke; no size in between (a
+	 * torn callback pointer). */
+	if (!pp || (pp->size != offsetof(struct netmem_pool_params, on_revoke) &&
+		    pp->size != sizeof(p))) {
 		errno = -_netmem_err(EINVAL, "pool: NULL params or bad size field");
 		return NULL;
 	}

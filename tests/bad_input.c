@@ -200,6 +200,9 @@ int main(void)
 		struct { const char *what; struct netmem_pool_params p; } bad[] = {
 			{ "size 0", { .size = 0, .provider = prov } },
 			{ "size huge", { .size = 4096, .provider = prov } },
+			/* between versions: half of on_revoke */
+			{ "size torn", { .size = offsetof(struct netmem_pool_params, on_revoke) + 4,
+					 .provider = prov } },
 			{ "order 10", { .size = sizeof(pp), .provider = prov, .order = 10 } },
 			{ "order -2", { .size = sizeof(pp), .provider = prov, .order = -2 } },
 			{ "ring 3", { .size = sizeof(pp), .provider = prov, .ring_size = 3 } },

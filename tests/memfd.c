@@ -198,6 +198,11 @@ int main(void)
 	CHECK_EQ(netmem_pool_area_fd(hpool), -EOPNOTSUPP);
 	CHECK(strstr(netmem_last_error(), "host") != NULL);
 	CHECK_EQ(netmem_pool_area_fd(NULL), -EINVAL);
+	h[0] = netmem_pool_alloc_direct(hpool);
+	REQUIRE(h[0]);
+	CHECK_EQ(netmem_provider_revoke(host), 0);
+	CHECK_EQ(netmem_pool_area_fd(hpool), -ENODEV);
+	netmem_put(h[0]);
 	CHECK_EQ(netmem_pool_destroy(hpool), 0);
 	netmem_provider_destroy(host);
 	/* The fault wrapper answers as its inner provider. */
@@ -224,6 +229,13 @@ int main(void)
 				CHECK_EQ(fd, -EOPNOTSUPP);
 				CHECK(strstr(netmem_last_error(), "inner host") != NULL);
 			}
+			/* Once revoked, every provider answers -ENODEV, wrapped
+			 * or not, with or without a descriptor. */
+			h[0] = netmem_pool_alloc_direct(fpool);
+			REQUIRE(h[0]);
+			CHECK_EQ(netmem_provider_revoke(fp), 0);
+			CHECK_EQ(netmem_pool_area_fd(fpool), -ENODEV);
+			netmem_put(h[0]);
 			CHECK_EQ(netmem_pool_destroy(fpool), 0);
 			netmem_provider_destroy(fp);
 		}

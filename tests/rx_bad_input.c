@@ -73,6 +73,7 @@ int main(void)
 		printf("%-16s %s\n", #field, netmem_last_error());                                 \
 	} while (0)
 	BAD(size, 3);
+	BAD(size, offsetof(struct netmem_sim_params, on_drop) + 4); /* half a pointer */
 	BAD(payload, NULL);
 	BAD(nr_queues, 0);
 	BAD(nr_queues, NETMEM_SIM_MAX_QUEUES + 1);

@@ -1211,8 +1211,9 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 	struct netmem_sim *sim;
 	int ret;
 
-	if (!params || params->size < offsetof(struct netmem_sim_params, on_drop) ||
-	    params->size > sizeof(p)) {
+	/* The first version ended before on_drop; no size in between. */
+	if (!params || (params->size != offsetof(struct netmem_sim_params, on_drop) &&
+			params->size != sizeof(p))) {
 		errno = -_netmem_err(EINVAL, "sim: NULL params or bad size field");
 		return NULL;
 	}
