@@ -1093,14 +1093,19 @@ long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbos
 	for (size_t i = 0; i < a->spec.nr_chunks; i++) {
 		struct netmem_desc *d = &a->desc[i];
 
+		long refs;
+
 		if (d->state != _NETMEM_DESC_POOL || in_pool[i])
 			continue;
 		n++;
+		/* References outside the pool: less the carving bias not
+		 * handed out, or the references the owner holds. */
+		refs = atomic_load_explicit(&d->ref, memory_order_relaxed);
+		refs -= d == f->frag_cur ? FRAG_BIAS - f->frag_users : (long)d->held;
 		if (verbose && out)
 			fprintf(out,
 				"netmem: in flight: handle 0x%016" PRIx64 " area %u chunk %zu refs %ld provider %s%s\n",
-				_netmem_handle(d), a->hdr.id, i,
-				atomic_load_explicit(&d->ref, memory_order_relaxed), a->prov->name,
+				_netmem_handle(d), a->hdr.id, i, refs, a->prov->name,
 				d == f->frag_cur ? " (being carved)" : "");
 	}
 	pthread_mutex_unlock(&a->lock);

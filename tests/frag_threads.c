@@ -156,6 +156,19 @@ int main(void)
 	CHECK_EQ(st.frag_retired, st.frag_chunks - 1);
 	CHECK_EQ(st.bad_put, 0);
 	CHECK_EQ(st.in_flight, 1); /* the chunk being carved */
+	{
+		/* ... and the report says so, with no reference outside */
+		char *txt = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&txt, &len);
+
+		REQUIRE(m);
+		CHECK_EQ(netmem_pool_report_inflight(pool, m, 1), 1);
+		fclose(m);
+		CHECK(txt && strstr(txt, " refs 0 ") && strstr(txt, "(being carved)"));
+		printf("%s", txt ? txt : "");
+		free(txt);
+	}
 
 	/* Take every whole chunk there is: each exactly once, all but the one
 	 * being carved (destroy retires that one and must find it all back). */

@@ -11,6 +11,9 @@
  *   rx.h        receive queues: header split, payload tokens
  *   sim.h       the software NIC (sim driver)
  *   fault.h     the fault-injecting provider wrapper
+ *
+ * The headers are C11 (they use _Atomic and _Thread_local): a C++ program
+ * calls netmem from a C translation unit of its own.
  */
 #ifndef NETMEM_H
 #define NETMEM_H

@@ -40,9 +40,12 @@ struct netmem_pool_params {
 	struct netmem_provider *provider; /* required */
 	int order;              /* chunk order 0..9, or NETMEM_ORDER_DEFAULT:
 				 * the provider's (its spec's order=) */
-	uint32_t nr_chunks;     /* chunks in the pool's area; 0 = 1024 */
-	uint32_t ring_size;     /* recycle ring entries (power of 2); 0 = 1024 */
-	uint32_t frag_align;    /* fragment alignment (power of 2); 0 = 64 */
+	uint32_t nr_chunks;     /* chunks in the pool's area, at most 2^24;
+				 * 0 = 1024 */
+	uint32_t ring_size;     /* recycle ring entries (power of 2, at most
+				 * 2^24); 0 = 1024 */
+	uint32_t frag_align;    /* fragment alignment (power of 2, at most the
+				 * chunk size); 0 = 64 */
 	/* Called by the owner, from netmem_pool_poll() or a slow path, once,
 	 * when it notices its provider was revoked. It must not destroy the
 	 * pool (netmem_pool_destroy() returns -EBUSY while it runs): destroy
@@ -82,7 +85,10 @@ struct netmem_pool_stats {
 	uint64_t provider_free;      /* in the provider's free space */
 	uint64_t cached;             /* in the owner cache */
 	uint64_t in_ring;            /* in the recycle ring */
-	uint64_t in_flight;          /* out: with a device or an application */
+	uint64_t in_flight;          /* out: with a device or an application,
+				      * and the chunk the owner carves
+				      * fragments from (until destroy retires
+				      * it), even with all its fragments back */
 	uint32_t chunk_size;
 	uint32_t area_id;
 	int revoked;
@@ -132,8 +138,8 @@ static inline const void *_netmem_self(void)
 /*
  * Create a pool over a new area of params->provider. The calling thread
  * becomes the owner. Returns NULL and sets errno: EINVAL (NULL params, bad
- * size field, no provider, order outside 0..9, ring_size or frag_align not a
- * power of 2 or too large), ENODEV (provider revoked), ENOMEM, or what the
+ * size field, no provider, order outside 0..9, nr_chunks above 2^24,
+ * ring_size or frag_align not a power of 2 or above its limit), ENODEV (provider revoked), ENOMEM, or what the
  * provider's area_create returns; netmem_last_error() says why.
  */
 struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *params);
@@ -189,7 +195,10 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
  * Give back one reference on a chunk of `pool`. Owner thread only; h must
  * not be 0 (netmem_put() accepts 0). The last reference recycles the chunk
  * into the cache. A stale, double or foreign put
- * aborts in a debug build and is counted (bad_put) and ignored otherwise.
+ * aborts in a debug build and is counted (bad_put) and ignored otherwise;
+ * for a fragment, only where it would drop the chunk's count below zero:
+ * while another fragment of the chunk is out, an extra put cannot be told
+ * from that fragment's (docs/fragments.md).
  * Cost: one descriptor cache line read and written; one unlikely branch that
  * takes fragments, full caches and bad puts out of line. Inside it, a
  * fragment of the chunk being carved costs no atomic, nor does one of a chunk
@@ -304,12 +313,15 @@ uint32_t netmem_pool_chunk_size(const struct netmem_pool *pool);
 int netmem_pool_stats(struct netmem_pool *pool, struct netmem_pool_stats *st);
 
 /* Write the counters as one JSON object. Returns characters written, or
- * -EINVAL (NULL), -EIO (the stream failed). */
+ * -EINVAL (NULL), -EIO (the stream reported an error: ferror(), so a write
+ * still in the stream's buffer fails only at the caller's fflush). */
 int netmem_pool_stats_json(struct netmem_pool *pool, FILE *out);
 
 /*
- * Report chunks still in flight: count, and with `verbose` one line per
- * handle (area, index, refcount). Any thread while the owner is quiescent,
+ * Report chunks still in flight (as stats.in_flight counts them): count,
+ * and with `verbose` one line per handle (area, index, references held
+ * outside the pool, "(being carved)" for the carving chunk). Any thread
+ * while the owner is quiescent,
  * and for a pool whose destroy is waiting as long as the caller holds one of
  * its chunks or no other thread can put one (the last put frees the pool).
  * Returns the count, -EINVAL or -ENOMEM.

@@ -153,8 +153,11 @@ int netmem_rxq_release_pkt(struct netmem_rxq *q, const struct netmem_rx_pkt *pkt
 /*
  * Read `len` bytes at `off` inside the fragment into dst, through the
  * provider's device-side read when the memory is unreadable by the CPU.
- * Any thread, while the caller holds the fragment's token. Returns 0,
- * -EINVAL (NULL, range outside the fragment or the token's chunk, token
+ * Any thread, while the caller holds the fragment's token. The token is
+ * checked; f's offset and len are taken as given (a read stays inside the
+ * token's chunk whatever they say, but bytes of the chunk past the
+ * fragment are not refused if f was enlarged). Returns 0,
+ * -EINVAL (NULL, range outside f or the token's chunk, token
  * not live), -ENODEV
  * (provider revoked), -EOPNOTSUPP (the provider cannot read back).
  */
@@ -196,7 +199,9 @@ const char *netmem_rxq_driver(const struct netmem_rxq *q);
  * Tokens still held stay valid for netmem_rxq_release() from any thread; the
  * queue's memory is freed when the last one comes back. Returns the number
  * of tokens still held (0: everything freed now), or -EINVAL. Queues of a
- * sim device are destroyed by netmem_sim_destroy().
+ * sim device are destroyed by netmem_sim_destroy(); one destroyed alone
+ * before it is gone from the device (netmem_sim_rxq() returns NULL for it)
+ * and its tokens are not counted in netmem_sim_destroy()'s return.
  */
 int netmem_rxq_destroy(struct netmem_rxq *q);
 

@@ -172,7 +172,8 @@ uint32_t netmem_sim_csum_final(const struct netmem_sim_csum *c);
  * Check one received sim packet end to end: its header bytes and payload
  * (read through netmem_rxq_frag_read, so device memory works too) must be
  * the frame that was sent: right length, sequence number and payload
- * checksum. Any thread holding the packet's tokens, before the next recv.
+ * checksum. Any thread holding the packet's tokens, before the next recv
+ * on the queue or its destroy (the header bytes are valid until then).
  * Returns 0 (good), -EBADMSG (bytes differ, truncated or flagged), -EINVAL,
  * -ENODEV (revoked), -EOPNOTSUPP (payload unreadable and no device read).
  */
