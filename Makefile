@@ -13,8 +13,8 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
-VERSION := 0.1.0
-SOVER   := 0
+VERSION := 0.2.0
+SOVER   := 1
 
 SAN     ?=
 DEBUG   ?=

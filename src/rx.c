@@ -5,10 +5,11 @@
  * src/rx_internal.h.
  *
  * Token table. Slot i holds one payload reference (h) and its live token
- * (tag), 0 when free. A token is generation << (slot_bits + 12) | qtag <<
- * slot_bits | i: qtag is a 12-bit number no other live queue has (while
- * fewer than 4096 exist), never 0, so 0 is never a token and a token of
- * another queue never matches a slot of this one. The owner takes free slots from a private stack;
+ * (tag), 0 when free. A token is qtag << 52 | generation << slot_bits | i:
+ * qtag is a 12-bit number no other live queue has (while fewer than 4096
+ * exist), never 0, so 0 is never a token and a token of another queue never
+ * matches a slot of this one, whatever the sizes of their tables; the
+ * generation keeps its 52 - slot_bits low bits. The owner takes free slots from a private stack;
  * a release claims a slot by a compare-and-swap of tag from the token to 0
  * (so a double or stale release fails there and touches nothing), then puts
  * the reference and returns the slot index: onto the owner's stack when the
@@ -44,9 +45,9 @@ struct netmem_rxq {
 	const void *_Atomic owner; /* read by releasers to pick the local path */
 	struct rx_slot *slot;
 	uint64_t *gen;	    /* generation of the last token per slot */
-	uint64_t tag_bits;  /* qtag << slot_bits */
+	uint64_t tag_bits;  /* qtag << RX_QTAG_SHIFT */
 	uint32_t slot_mask; /* nr_tokens - 1 */
-	unsigned gen_shift; /* slot_bits + RX_QTAG_BITS */
+	unsigned slot_bits; /* log2(nr_tokens) */
 	uint16_t qtag;
 	uint32_t *free_idx; /* owner's stack of free slots */
 	uint32_t nr_free;
@@ -77,29 +78,34 @@ _Static_assert(offsetof(struct netmem_rxq, ring_prod) - offsetof(struct netmem_r
 
 static _Atomic uint32_t next_queue_seed = 1;
 
-/* Queue tags: a bitmap of those live queues use. Past 4095 live queues a
- * tag is shared, and then only the generation tells their tokens apart. */
-#define RX_QTAG_BITS 12
-#define RX_QTAGS     (1u << RX_QTAG_BITS)
+/* Queue tags: how many live queues use each (1..4095; 0 is never one).
+ * A new queue takes an unused tag, the next after the last one given, so
+ * that a tag comes back as late as possible; past 4095 live queues it
+ * shares the least used, and then only the generation tells their tokens
+ * apart. */
+#define RX_QTAG_BITS  12
+#define RX_QTAG_SHIFT 52
+#define RX_QTAGS      (1u << RX_QTAG_BITS)
+#define RX_GEN_MASK   ((UINT64_C(1) << RX_QTAG_SHIFT) - 1)
 static pthread_mutex_t qtag_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t qtag_used[RX_QTAGS / 64];
+static uint32_t qtag_users[RX_QTAGS];
 static unsigned qtag_next = 1;
 
 static uint16_t qtag_get(void)
 {
-	unsigned t = 0;
+	unsigned t;
 
 	pthread_mutex_lock(&qtag_lock);
-	for (unsigned k = 0; k < RX_QTAGS - 1 && !t; k++) {
+	t = qtag_next;
+	for (unsigned k = 0; k < RX_QTAGS - 1; k++) {
 		unsigned c = 1 + (qtag_next - 1 + k) % (RX_QTAGS - 1);
 
-		if (!(qtag_used[c / 64] >> (c % 64) & 1)) {
-			qtag_used[c / 64] |= UINT64_C(1) << (c % 64);
+		if (qtag_users[c] < qtag_users[t])
 			t = c;
-		}
+		if (!qtag_users[t])
+			break;
 	}
-	if (!t) /* all taken: share one */
-		t = qtag_next;
+	qtag_users[t]++;
 	qtag_next = t % (RX_QTAGS - 1) + 1;
 	pthread_mutex_unlock(&qtag_lock);
 	return (uint16_t)t;
@@ -108,7 +114,7 @@ static uint16_t qtag_get(void)
 static void qtag_put(uint16_t t)
 {
 	pthread_mutex_lock(&qtag_lock);
-	qtag_used[t / 64] &= ~(UINT64_C(1) << (t % 64));
+	qtag_users[t]--;
 	pthread_mutex_unlock(&qtag_lock);
 }
 
@@ -151,8 +157,8 @@ struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, vo
 	 * queues that share a tag. */
 	q->qtag = qtag_get();
 	q->slot_mask = n - 1;
-	q->tag_bits = (uint64_t)q->qtag << bits;
-	q->gen_shift = bits + RX_QTAG_BITS;
+	q->slot_bits = bits;
+	q->tag_bits = (uint64_t)q->qtag << RX_QTAG_SHIFT;
 	seed = atomic_fetch_add_explicit(&next_queue_seed, 1, memory_order_relaxed) *
 	       UINT32_C(0x9e3779b1);
 	for (uint32_t i = 0; i < n; i++) {
@@ -345,7 +351,7 @@ int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 		uint32_t s = (uint32_t)t & q->slot_mask;
 		struct rx_slot *slot;
 
-		if (!t || s >= q->nr_tokens) {
+		if (!t) { /* s is in range: masked */
 			bad++;
 			continue;
 		}
@@ -437,8 +443,8 @@ int netmem_rxq_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 			netmem_t h = (netmem_t)f->token;
 			uint32_t s = q->free_idx[--q->nr_free];
 
-			/* bits of the generation past 64 fall off: it wraps */
-			f->token = ++q->gen[s] << q->gen_shift | q->tag_bits | s;
+			/* the generation's bits past the tag fall off: it wraps */
+			f->token = q->tag_bits | ((++q->gen[s] << q->slot_bits) & RX_GEN_MASK) | s;
 			if (!resolved) {
 				char *cpu = netmem_address(h);
 
@@ -476,7 +482,7 @@ int netmem_rxq_frag_read(struct netmem_rxq *q, const struct netmem_rx_frag *f, s
 	if (!q || !f || (!dst && len) || off > f->len || len > f->len - off)
 		return -EINVAL;
 	s = (uint32_t)f->token & q->slot_mask;
-	if (!f->token || s >= q->nr_tokens ||
+	if (!f->token ||
 	    /* acquire: pairs with recv's release store; h is then current. */
 	    atomic_load_explicit(&q->slot[s].tag, memory_order_acquire) != f->token)
 		return -EINVAL;

@@ -185,7 +185,7 @@ int main(void)
 	REQUIRE(netmem_rxq_recv(q1, &p1, 1) == 1);
 	REQUIRE(pkts[0].nr_frags == 1 && p1.nr_frags == 1);
 
-	/* Bogus tokens: 0, out of range, wrong generation, another queue's. */
+	/* Bogus tokens: 0, a slot never issued, wrong generation, another queue's. */
 	t = pkts[0].frag[0].token;
 	bogus[0] = 0;
 	bogus[1] = (t & ~UINT64_C(0xffffffff)) | 0xfffffff0u;

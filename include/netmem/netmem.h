@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define NETMEM_VERSION_MAJOR 0
-#define NETMEM_VERSION_MINOR 1
+#define NETMEM_VERSION_MINOR 2
 #define NETMEM_VERSION_PATCH 0
 
 /* The library's version string, "MAJOR.MINOR.PATCH". */
