@@ -359,12 +359,14 @@ static int nm_poll(void *arg, double *dt)
 	uint64_t tok[64];
 	double t0 = now_fast();
 	int n = netmem_rxq_recv(c->q, pkts, 64);
+	unsigned nt = 0;
 
 	if (n <= 0)
 		return n;
-	for (int i = 0; i < n; i++)
-		tok[i] = pkts[i].frag[0].token;
-	netmem_rxq_release(c->q, tok, (unsigned)n);
+	for (int i = 0; i < n; i++) /* one fragment each; none when header-only */
+		if (pkts[i].nr_frags)
+			tok[nt++] = pkts[i].frag[0].token;
+	netmem_rxq_release(c->q, tok, nt);
 	*dt = now_fast() - t0;
 	if (c->sample && (++c->iters & 63) == 0) {
 		/* UMEM footprint: chunks out of the pool against buffers that

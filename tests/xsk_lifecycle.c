@@ -335,6 +335,25 @@ static void revoke_mid_stream(void)
 	munmap(sh, sizeof(*sh));
 }
 
+/* A revoke on an idle queue: a thread that only waits hears of it. */
+static void revoke_idle(void)
+{
+	const char *ifname = getenv("NETMEM_XSK_IF_RX");
+	struct netmem_provider *prov = netmem_provider_create("host");
+	struct netmem_rxq *q;
+
+	REQUIRE(prov);
+	q = open_q(prov, 0, 64);
+	REQUIRE(q);
+	CHECK_EQ(netmem_xsk_wait(netmem_xsk_of(q), 10), 0); /* nothing sent */
+	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	CHECK_EQ(netmem_xsk_wait(netmem_xsk_of(q), 200), -ENODEV);
+	CHECK_EQ(xdp_attached(ifname), 0);
+	CHECK_EQ(netmem_rxq_destroy(q), 0);
+	CHECK_EQ(netmem_provider_nr_areas(prov), 0);
+	netmem_provider_destroy(prov);
+}
+
 int main(int argc, char **argv)
 {
 	struct netmem_provider *prov;
@@ -352,6 +371,7 @@ int main(int argc, char **argv)
 	stop_mid_stream(prov);
 	netmem_provider_destroy(prov);
 	revoke_mid_stream();
+	revoke_idle();
 	return t_done();
 }
 #endif

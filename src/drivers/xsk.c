@@ -32,7 +32,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/if_xdp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -289,6 +291,26 @@ struct xsk_prog {
 
 #define XSK_MAP_MIN_QUEUES 64
 
+/* The most receive queues the device can have (ethtool channels), 0 if it
+ * does not say. */
+static unsigned dev_max_queues(const char *ifname)
+{
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr;
+	unsigned n = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr))
+		n = ch.max_rx > ch.max_combined ? ch.max_rx : ch.max_combined;
+	close(fd);
+	return n;
+}
+
 static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xsk_prog *progs; /* under prog_lock */
 
@@ -357,7 +379,11 @@ static int prog_load(struct xsk_prog *pr, const struct netmem_xsk_params *p)
 	obj = xdp_program__bpf_obj(pr->obj);
 	map = bpf_object__find_map_by_name(obj, "xsks_map");
 	bp = bpf_object__find_program_by_name(obj, "xsk_def_prog");
+	/* Room for every queue the device can have, so that a later queue
+	 * of this process fits whatever the order they come in. */
 	pr->max_queues = p->queue + 1 > XSK_MAP_MIN_QUEUES ? p->queue + 1 : XSK_MAP_MIN_QUEUES;
+	if (dev_max_queues(p->ifname) > pr->max_queues)
+		pr->max_queues = dev_max_queues(p->ifname);
 	if (!map || !bp || bpf_map__set_max_entries(map, pr->max_queues)) {
 		ret = _netmem_err(ENOENT, "xsk: xsk_def_xdp_prog.o lacks xsk_def_prog or xsks_map");
 		goto out;
@@ -379,9 +405,12 @@ static int prog_load(struct xsk_prog *pr, const struct netmem_xsk_params *p)
 	}
 	if (ret) {
 		pr->prog_fd = -1; /* nothing to detach */
+		/* The kernel says EEXIST for another program in the other
+		 * mode, EBUSY in the same: both are "taken". */
+		if (ret == -EEXIST)
+			ret = -EBUSY;
 		ret = _netmem_err(-ret, "xsk: attaching the XDP program to %s: %s%s", p->ifname,
-				  strerror(-ret),
-				  ret == -EBUSY || ret == -EEXIST ? " (another one is attached)" : "");
+				  strerror(-ret), ret == -EBUSY ? " (another one is attached)" : "");
 		goto out;
 	}
 	pr->map_fd = bpf_map__fd(map);
@@ -668,6 +697,12 @@ static __cold void xsk_revoked(struct netmem_xsk *x)
 {
 	uint32_t idx = 0, n;
 
+	/* The program stops redirecting to the socket first, so that the
+	 * drain below sees (and counts) nearly every frame still coming. */
+	if (x->prog && x->in_map) {
+		bpf_map_delete_elem(x->prog->map_fd, &x->queue);
+		x->in_map = false;
+	}
 	n = x->xsk ? xsk_ring_cons__peek(&x->rx, UINT32_MAX, &idx) : 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t base = xsk_umem__extract_addr(xsk_ring_cons__rx_desc(&x->rx, idx + i)->addr);
@@ -899,7 +934,9 @@ static int xsk_setup(struct netmem_xsk *x, struct netmem_xsk_params *p)
 		ret = socket_create(x, p, XDP_COPY);
 	} else {
 		ret = socket_create(x, p, XDP_ZEROCOPY);
-		if (ret && !(p->flags & NETMEM_XSK_ZEROCOPY)) {
+		/* EBUSY (the queue is bound) is not about zero-copy: it stays
+		 * the answer, after the one wait socket_create() did. */
+		if (ret && ret != -EBUSY && !(p->flags & NETMEM_XSK_ZEROCOPY)) {
 			/* No zero-copy here (veth, generic mode): start over
 			 * with a fresh UMEM in copy mode. */
 			xsk_umem__delete(x->umem);
@@ -1022,6 +1059,9 @@ int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
 
 	if (!x)
 		return -EINVAL;
+	/* A revoke on an idle queue: recv would notice it, a wait must too. */
+	if (!x->revoked && netmem_pool_poll(x->pool) == -ENODEV)
+		xsk_revoked(x);
 	if (x->fd < 0)
 		return -ENODEV;
 	if (xsk_cons_nb_avail(&x->rx, 1))
@@ -1037,7 +1077,7 @@ int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
 
 int netmem_xsk_stats(struct netmem_xsk *x, struct netmem_xsk_stats *st)
 {
-	struct xdp_statistics ks;
+	struct xdp_statistics ks = {0}; /* older kernels fill only a prefix */
 	socklen_t len = sizeof(ks);
 
 	if (!x || !st)
