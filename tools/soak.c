@@ -15,9 +15,13 @@
  *   - every generated frame was delivered or counted as a drop,
  *   - every token issued was released, none refused,
  *   - no payload packet failed its end-to-end check (except flagged ones),
- *   - destroying the device leaves no token out and the provider no area.
- * Resident memory (/proc/self/statm) is sampled every second; the run fails
- * if it ends more than --margin-mb above its value after the warm-up.
+ *   - destroying the device leaves no token out, and neither the payload
+ *     provider nor the header provider (host memory of its own) an area.
+ * Resident memory (/proc/self/statm) is sampled after every epoch; the run
+ * fails if it ends more than --margin-mb above its value after the warm-up,
+ * or if the samples of the last third of the run after the warm-up sit
+ * more than 2 MiB above those of the first third (medians: a steady leak
+ * below the margin).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +38,7 @@
 #include "cmds.h"
 
 #define BATCH 64
+#define TREND_KIB 2048 /* growth of the rss median allowed over the run */
 #define RING  4096 /* tokens in flight from a receiver to its returner */
 
 struct soak_queue {
@@ -218,13 +223,34 @@ static int fault_spec(char *buf, size_t len, const char *faults, unsigned seed,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* Median of n samples (of a sorted copy). */
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static long median_long(const long *v, size_t n)
+{
+	long *c = malloc(n * sizeof(*c)), m;
+
+	if (!c)
+		return v[n / 2];
+	memcpy(c, v, n * sizeof(*c));
+	qsort(c, n, sizeof(*c), cmp_long);
+	m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+	free(c);
+	return m;
+}
+
 static int run_epoch(unsigned e, double secs, const char *inner, const char *faults, unsigned nq,
 		     uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
 		     struct totals *tot)
 {
 	struct soak_queue *qs = calloc(nq, sizeof(*qs));
 	struct netmem_sim_params sp;
-	struct netmem_provider *prov;
+	struct netmem_provider *prov, *hprov;
 	struct netmem_fault_stats fs;
 	struct netmem_sim *sim;
 	char spec[512];
@@ -236,12 +262,17 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 	/* main() built this spec once already: it fits. */
 	fault_spec(spec, sizeof(spec), faults, e + 1, inner);
 	prov = netmem_provider_create(spec);
-	if (!prov) {
-		fprintf(stderr, "netmem soak: provider '%s': %s\n", spec, netmem_last_error());
+	hprov = netmem_provider_create("host");
+	if (!prov || !hprov) {
+		fprintf(stderr, "netmem soak: provider '%s': %s\n", prov ? "host" : spec,
+			netmem_last_error());
+		if (prov)
+			netmem_provider_destroy(prov);
 		free(qs);
 		return 1;
 	}
 	netmem_sim_params_init(&sp, prov);
+	sp.header = hprov; /* ours, to count its areas at the end */
 	sp.nr_queues = nq;
 	sp.sizes = imix;
 	sp.nr_sizes = sizeof(imix) / sizeof(imix[0]);
@@ -258,6 +289,7 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 	if (!sim) {
 		fprintf(stderr, "netmem soak: sim: %s\n", netmem_last_error());
 		netmem_provider_destroy(prov);
+		netmem_provider_destroy(hprov);
 		free(qs);
 		return 1;
 	}
@@ -350,6 +382,13 @@ static int run_epoch(unsigned e, double secs, const char *inner, const char *fau
 			netmem_provider_nr_areas(prov));
 		fail++;
 	}
+	/* A header buffer not given back keeps its pool, and so its area. */
+	if (netmem_provider_nr_areas(hprov) != 0) {
+		fprintf(stderr, "netmem soak: epoch %u: %u header areas left after destroy\n", e,
+			netmem_provider_nr_areas(hprov));
+		fail++;
+	}
+	netmem_provider_destroy(hprov);
 	if (verbose)
 		printf("epoch %u (%s): %" PRIu64 " alloc faults of %" PRIu64 " calls, %" PRIu64
 		       " write faults, %s\n",
@@ -379,6 +418,8 @@ int netmem_cmd_soak(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	double seconds = 60, epoch = 2, warmup = -1, margin_mb = 16;
+	long *samples = NULL; /* rss after each epoch past the warm-up */
+	size_t nr_samples = 0, cap_samples = 0;
 	unsigned nq = 4, hold = 128, verify_every = 8;
 	uint64_t rate = 50000;
 	const char *inner = NULL, *faults = "fail=4,short=2,wfail=20000";
@@ -513,6 +554,19 @@ int netmem_cmd_soak(int argc, char **argv)
 		if (rss_warm < 0 && now_s() - t0 >= warmup) {
 			rss_warm = rss;
 			rss_warm_epoch = e;
+		} else if (rss_warm >= 0 && rss >= 0) {
+			if (nr_samples == cap_samples) {
+				long *ns = realloc(samples, (cap_samples ? 2 * cap_samples : 256) *
+								sizeof(*samples));
+
+				if (!ns) {
+					fprintf(stderr, "netmem soak: out of memory\n");
+					return 1;
+				}
+				samples = ns;
+				cap_samples = cap_samples ? 2 * cap_samples : 256;
+			}
+			samples[nr_samples++] = rss;
 		}
 		if (now_s() - last_print >= 10) {
 			last_print = now_s();
@@ -528,7 +582,7 @@ int netmem_cmd_soak(int argc, char **argv)
 	printf("netmem soak: %" PRIu64 " epochs (provider created, revoked under traffic and "
 	       "destroyed each), %" PRIu64 " packets, %.2f GB\n",
 	       tot.epochs, tot.packets, tot.bytes / 1e9);
-	printf("  drops %" PRIu64 " (revoked %" PRIu64 ", write faults %" PRIu64
+	printf("  drops %" PRIu64 " (revoked %" PRIu64 ", injected drops and failed writes %" PRIu64
 	       ", no buffer %" PRIu64 "), injected allocation faults %" PRIu64 " of %" PRIu64
 	       " calls, write faults %" PRIu64 "\n",
 	       tot.drops, tot.drop_revoked, tot.drop_fault, tot.drop_no_buf, tot.faults_alloc,
@@ -541,6 +595,7 @@ int netmem_cmd_soak(int argc, char **argv)
 		 * warm-up), or no reading: nothing to compare. */
 		printf("  rss KiB: start %ld, max %ld, end %ld\n", rss_start, rss_max, rss_end);
 		printf("  memory: not checked (no epoch after the %.0f s warm-up)\n", warmup);
+		free(samples);
 		return failures ? 1 : 0;
 	}
 	printf("  rss KiB: start %ld, after warm-up %ld, max %ld, end %ld (end - warm-up %+ld, "
@@ -548,8 +603,25 @@ int netmem_cmd_soak(int argc, char **argv)
 	       rss_start, rss_warm, rss_max, rss_end, rss_end - rss_warm, (long)(margin_mb * 1024));
 	if (rss_end - rss_warm > (long)(margin_mb * 1024)) {
 		printf("  memory: GREW beyond the margin\n");
+		free(samples);
 		return 1;
 	}
+	/* A steady leak below the margin: the last third against the first. */
+	if (nr_samples >= 6) {
+		size_t k = nr_samples / 3;
+		long first = median_long(samples, k),
+		     last = median_long(samples + nr_samples - k, k);
+
+		printf("  rss trend: median of the first third after warm-up %ld KiB, of the last "
+		       "%ld KiB (%+ld, limit +%d)\n",
+		       first, last, last - first, TREND_KIB);
+		if (last - first > TREND_KIB) {
+			printf("  memory: GREW steadily\n");
+			free(samples);
+			return 1;
+		}
+	}
+	free(samples);
 	printf("  memory: flat\n");
 	return failures ? 1 : 0;
 }
