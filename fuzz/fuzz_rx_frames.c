@@ -297,9 +297,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned queue = qsel & 0x80 ? NETMEM_SIM_INJECT_RSS : qsel % (nq + 1);
 			uint32_t hl = len < sp.hdr_split ? len : sp.hdr_split;
 			uint32_t nb = (len - hl + sp.buf_size - 1) / sp.buf_size;
-			/* One packet's fragments, and no more than the ring posts. */
+			/* One packet's fragments, and no more than the ring
+			 * posts or the payload pool holds. */
+			uint32_t pool_bufs = sp.payload_chunks * ((4096u << order) / sp.buf_size);
 			bool fits = len >= 1 && len <= NETMEM_SIM_MAX_FRAME &&
-				    nb <= NETMEM_RX_MAX_FRAGS && nb <= sp.ring_size;
+				    nb <= NETMEM_RX_MAX_FRAGS && nb <= sp.ring_size &&
+				    nb <= pool_bufs;
 			int ret;
 
 			if (how & 1 && len >= NETMEM_SIM_HDR_LEN) {
