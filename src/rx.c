@@ -9,11 +9,11 @@
  * qtag is a 12-bit number no other live queue has (while fewer than 4096
  * exist), never 0, so 0 is never a token and a token of another queue never
  * matches a slot of this one, whatever the sizes of their tables; the
- * generation keeps its 52 - slot_bits low bits. The owner takes free slots from a private stack;
- * a release claims a slot by a compare-and-swap of tag from the token to 0
- * (so a double or stale release fails there and touches nothing), then puts
- * the reference and returns the slot index: onto the owner's stack when the
- * owner itself releases, otherwise into a bounded multi-producer ring the
+ * generation keeps its 52 - slot_bits low bits. The owner takes free slots
+ * from a private stack; a release claims a slot by a compare-and-swap of
+ * tag from the token to 0 (so a double or stale release fails there and
+ * touches nothing), then puts the reference and returns the slot index:
+ * onto the owner's stack when the owner itself releases, otherwise into a bounded multi-producer ring the
  * owner drains. Each index is in exactly one place (stack, ring, or live), so
  * the ring, as large as the table, can never overflow. The owner drains the
  * ring in order, so a releaser that reserved an entry and has not filled it
