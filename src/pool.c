@@ -771,13 +771,23 @@ static struct netmem_desc *frag_detach(struct netmem_pool *pool, long *unused)
  */
 static void frag_retire(struct netmem_pool *pool)
 {
-	long unused;
+	long unused, old;
 	struct netmem_desc *d = frag_detach(pool, &unused);
 
+	if (!d)
+		return;
 	/* acq_rel: if we drop the last reference, all fragment users' accesses
 	 * happened before; otherwise our carving happens before their last put. */
-	if (d && atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel) == unused)
+	old = atomic_fetch_sub_explicit(&d->ref, unused, memory_order_acq_rel);
+	if (old == unused) {
 		chunk_reclaim(pool, d);
+	} else if (old < unused) {
+		/* More puts than fragments handed out: one was put twice (the
+		 * bias hid it until now). The chunk stays out of use: a
+		 * holder may still be writing it. */
+		atomic_fetch_add_explicit(&d->ref, unused, memory_order_relaxed);
+		bad_put(pool, d->handle, "reference count underflow (a fragment put twice)");
+	}
 }
 
 /*

@@ -1,5 +1,6 @@
-/* Debug build: a double put, a stale handle and a put to the wrong pool each
- * abort with a clear message (checked in a child process). */
+/* Debug build: a double put, a stale handle, a put to the wrong pool and a
+ * fragment put twice by another thread each abort with a clear message
+ * (checked in a child process). */
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,35 @@ static void remote_double_put(void)
 	netmem_put(h);
 }
 
+/* Another thread puts a fragment of the chunk being carved twice: the bias
+ * hides it until the chunk is retired (here by destroy), which must report
+ * it, not leak the chunk silently. */
+#include <pthread.h>
+
+static netmem_t frags[2];
+
+static void *put_three(void *arg)
+{
+	(void)arg;
+	netmem_put(frags[0]);
+	netmem_put(frags[1]);
+	netmem_put(frags[0]);
+	return NULL;
+}
+
+static void remote_frag_double_put(void)
+{
+	struct netmem_pool *pool = new_pool();
+	uint32_t off;
+	pthread_t t;
+
+	frags[0] = netmem_pool_alloc_frag_direct(pool, 1000, &off);
+	frags[1] = netmem_pool_alloc_frag_direct(pool, 1000, &off);
+	if (pthread_create(&t, NULL, put_three, NULL) || pthread_join(t, NULL))
+		_exit(3);
+	netmem_pool_destroy(pool);
+}
+
 int main(void)
 {
 	prov = netmem_provider_create("host");
@@ -66,6 +96,8 @@ int main(void)
 	t_expect_abort(stale_after_reuse, "stale handle", "stale handle");
 	t_expect_abort(wrong_pool, "wrong pool", "another pool");
 	t_expect_abort(remote_double_put, "double put after destroy", "stale handle");
+	t_expect_abort(remote_frag_double_put, "fragment put twice by another thread",
+		       "underflow");
 	netmem_provider_destroy(prov);
 	return t_done();
 }

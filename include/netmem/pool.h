@@ -87,8 +87,9 @@ struct netmem_pool_stats {
 	uint64_t in_ring;            /* in the recycle ring */
 	uint64_t in_flight;          /* out: with a device or an application,
 				      * and the chunk the owner carves
-				      * fragments from (until destroy retires
-				      * it), even with all its fragments back */
+				      * fragments from (until a revoke or
+				      * destroy retires it), even with all its
+				      * fragments back */
 	uint32_t chunk_size;
 	uint32_t area_id;
 	int revoked;
@@ -196,9 +197,9 @@ static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
  * not be 0 (netmem_put() accepts 0). The last reference recycles the chunk
  * into the cache. A stale, double or foreign put
  * aborts in a debug build and is counted (bad_put) and ignored otherwise;
- * for a fragment, only where it would drop the chunk's count below zero:
- * while another fragment of the chunk is out, an extra put cannot be told
- * from that fragment's (docs/fragments.md).
+ * for a fragment, only once its chunk was recycled or when the count would
+ * drop below zero: while another fragment of the chunk is out, an extra put
+ * cannot be told from that fragment's (docs/fragments.md).
  * Cost: one descriptor cache line read and written; one unlikely branch that
  * takes fragments, full caches and bad puts out of line. Inside it, a
  * fragment of the chunk being carved costs no atomic, nor does one of a chunk

@@ -133,7 +133,8 @@ struct netmem_xsk *netmem_xsk_of(struct netmem_rxq *q);
 
 /*
  * Wait up to timeout_ms for frames (poll(2) on the socket). 1 when frames
- * are ready, 0 on timeout or signal, -errno. Owner thread.
+ * are ready, 0 on timeout or signal, -ENODEV once the payload provider was
+ * revoked (noticed here too, the socket then gone), -errno. Owner thread.
  */
 int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms);
 
