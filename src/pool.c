@@ -1102,7 +1102,6 @@ long netmem_pool_report_inflight(struct netmem_pool *pool, FILE *out, int verbos
 	pthread_mutex_lock(&a->lock);
 	for (size_t i = 0; i < a->spec.nr_chunks; i++) {
 		struct netmem_desc *d = &a->desc[i];
-
 		long refs;
 
 		if (d->state != _NETMEM_DESC_POOL || in_pool[i])

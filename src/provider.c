@@ -41,13 +41,13 @@ static int register_locked(const struct netmem_provider_ops *ops)
 		return _netmem_err(EINVAL,
 				   "provider %s: area_create, area_destroy, dma_addr and write are required",
 				   ops->name);
-	/* Each half alone would split the free space in two (chunks handed
-	 * out twice, or never again). */
 	if (ops->size >= offsetof(struct netmem_provider_ops, default_order) +
 				 sizeof(ops->default_order) &&
 	    ops->default_order > NETMEM_MAX_ORDER)
 		return _netmem_err(EINVAL, "provider %s: default_order %u, want 0..%d", ops->name,
 				   ops->default_order, NETMEM_MAX_ORDER);
+	/* Each half alone would split the free space in two (chunks handed
+	 * out twice, or never again). */
 	if (!ops->alloc_bulk != !ops->release_bulk)
 		return _netmem_err(EINVAL, "provider %s: alloc_bulk and release_bulk go together",
 				   ops->name);

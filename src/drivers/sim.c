@@ -1211,7 +1211,8 @@ struct netmem_sim *netmem_sim_create(const struct netmem_sim_params *params)
 	struct netmem_sim *sim;
 	int ret;
 
-	/* The first version ended before on_drop; no size in between. */
+	/* A size ending before on_drop (no callback) is taken too; none in
+	 * between, which would copy half a pointer. */
 	if (!params || (params->size != offsetof(struct netmem_sim_params, on_drop) &&
 			params->size != sizeof(p))) {
 		errno = -_netmem_err(EINVAL, "sim: NULL params or bad size field");
