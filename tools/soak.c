@@ -223,7 +223,6 @@ static int fault_spec(char *buf, size_t len, const char *faults, unsigned seed,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* Median of n samples (of a sorted copy). */
 static int cmp_long(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
@@ -231,6 +230,7 @@ static int cmp_long(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Median of n samples (of a sorted copy). */
 static long median_long(const long *v, size_t n)
 {
 	long *c = malloc(n * sizeof(*c)), m;

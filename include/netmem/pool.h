@@ -140,8 +140,9 @@ static inline const void *_netmem_self(void)
  * Create a pool over a new area of params->provider. The calling thread
  * becomes the owner. Returns NULL and sets errno: EINVAL (NULL params, bad
  * size field, no provider, order outside 0..9, nr_chunks above 2^24,
- * ring_size or frag_align not a power of 2 or above its limit), ENODEV (provider revoked), ENOMEM, or what the
- * provider's area_create returns; netmem_last_error() says why.
+ * ring_size or frag_align not a power of 2 or above its limit), ENODEV
+ * (provider revoked), ENOMEM, or what the provider's area_create returns;
+ * netmem_last_error() says why.
  */
 struct netmem_pool *netmem_pool_create(const struct netmem_pool_params *params);
 

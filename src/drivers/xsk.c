@@ -366,6 +366,7 @@ static int prog_load(struct xsk_prog *pr, const struct netmem_xsk_params *p)
 	struct bpf_object *obj;
 	struct bpf_program *bp;
 	struct bpf_map *map;
+	unsigned dev_max;
 	int ret;
 
 	pr->obj = xdp_program__find_file("xsk_def_xdp_prog.o", NULL, NULL);
@@ -382,8 +383,9 @@ static int prog_load(struct xsk_prog *pr, const struct netmem_xsk_params *p)
 	/* Room for every queue the device can have, so that a later queue
 	 * of this process fits whatever the order they come in. */
 	pr->max_queues = p->queue + 1 > XSK_MAP_MIN_QUEUES ? p->queue + 1 : XSK_MAP_MIN_QUEUES;
-	if (dev_max_queues(p->ifname) > pr->max_queues)
-		pr->max_queues = dev_max_queues(p->ifname);
+	dev_max = dev_max_queues(p->ifname);
+	if (dev_max > pr->max_queues)
+		pr->max_queues = dev_max;
 	if (!map || !bp || bpf_map__set_max_entries(map, pr->max_queues)) {
 		ret = _netmem_err(ENOENT, "xsk: xsk_def_xdp_prog.o lacks xsk_def_prog or xsks_map");
 		goto out;
