@@ -305,8 +305,9 @@ static unsigned dev_max_queues(const char *ifname)
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_data = (void *)&ch;
+	/* rx-only channels come on top of combined ones */
 	if (!ioctl(fd, SIOCETHTOOL, &ifr))
-		n = ch.max_rx > ch.max_combined ? ch.max_rx : ch.max_combined;
+		n = ch.max_rx + ch.max_combined;
 	close(fd);
 	return n;
 }
