@@ -36,6 +36,7 @@
 #include "netmem/netmem.h"
 #include "netmem/sim.h"
 #include "cmds.h"
+#include "../bench/bench.h"
 
 #define BATCH 64
 #define TREND_KIB 2048 /* growth of the rss median allowed over the run */
@@ -231,27 +232,6 @@ static int fault_spec(char *buf, size_t len, const char *faults, unsigned seed,
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-static int cmp_long(const void *a, const void *b)
-{
-	long x = *(const long *)a, y = *(const long *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median of n samples (of a sorted copy). */
-static long median_long(const long *v, size_t n)
-{
-	long *c = malloc(n * sizeof(*c)), m;
-
-	if (!c)
-		return v[n / 2];
-	memcpy(c, v, n * sizeof(*c));
-	qsort(c, n, sizeof(*c), cmp_long);
-	m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
-	free(c);
-	return m;
-}
-
 static int run_epoch(unsigned e, double secs, const char *inner, const char *faults, unsigned nq,
 		     uint64_t rate, unsigned hold, unsigned verify_every, int verbose,
 		     struct totals *tot)
@@ -426,7 +406,7 @@ int netmem_cmd_soak(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	double seconds = 60, epoch = 2, warmup = -1, margin_mb = 16;
-	long *samples = NULL; /* rss after each epoch past the warm-up */
+	double *samples = NULL; /* rss KiB after each epoch past the warm-up */
 	size_t nr_samples = 0, cap_samples = 0;
 	unsigned nq = 4, hold = 128, verify_every = 8;
 	uint64_t rate = 50000;
@@ -564,7 +544,7 @@ int netmem_cmd_soak(int argc, char **argv)
 			rss_warm_epoch = e;
 		} else if (rss_warm >= 0 && rss >= 0 && now_s() - t0 >= TREND_START_S) {
 			if (nr_samples == cap_samples) {
-				long *ns = realloc(samples, (cap_samples ? 2 * cap_samples : 256) *
+				double *ns = realloc(samples, (cap_samples ? 2 * cap_samples : 256) *
 								sizeof(*samples));
 
 				if (!ns) {
@@ -617,8 +597,9 @@ int netmem_cmd_soak(int argc, char **argv)
 	/* A steady leak below the margin: the last third against the first. */
 	if (nr_samples >= 6) {
 		size_t k = nr_samples / 3;
-		long first = median_long(samples, k),
-		     last = median_long(samples + nr_samples - k, k);
+		/* the two thirds do not overlap: each sorted in place */
+		long first = (long)bench_median(samples, (int)k),
+		     last = (long)bench_median(samples + nr_samples - k, (int)k);
 
 		printf("  rss trend: median of the first third after warm-up %ld KiB, of the last "
 		       "%ld KiB (%+ld, limit +%d)\n",

@@ -1026,6 +1026,12 @@ static int is_pow2(uint32_t x)
 	return x && !(x & (x - 1));
 }
 
+/* Payload buffers of buf_size in a queue's pool of chunk-byte chunks. */
+static uint64_t pool_bufs(const struct netmem_sim_params *p, uint32_t chunk)
+{
+	return (uint64_t)p->payload_chunks * (chunk / p->buf_size);
+}
+
 /*
  * The payload pool's buffers (one token each): at most 2^24, and enough for
  * the largest generated frame, which otherwise would always drop as if
@@ -1041,7 +1047,7 @@ static int check_pool_bufs(const struct netmem_sim_params *p)
 
 	if (p->buf_size > chunk) /* the pool says so, with its message */
 		return 0;
-	bufs = (uint64_t)p->payload_chunks * (chunk / p->buf_size);
+	bufs = pool_bufs(p, chunk);
 	if (bufs > _NETMEM_RX_MAX_TOKENS)
 		return _netmem_err(EINVAL,
 				   "sim: %u payload chunks of %u bytes hold %" PRIu64
@@ -1108,7 +1114,6 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 	struct netmem_pool_params pp;
 	struct sim_queue *q;
 	uint32_t chunk;
-	uint64_t bufs;
 	int err = ENOMEM;
 
 	q = calloc(1, sizeof(*q));
@@ -1169,9 +1174,8 @@ static struct sim_queue *queue_create(struct netmem_sim *sim, unsigned qi)
 	}
 	/* One token per payload buffer the pool holds (at most 2^24:
 	 * check_params). */
-	bufs = (uint64_t)p->payload_chunks * (chunk / p->buf_size);
-	sim->pool_bufs = (uint32_t)bufs;
-	q->rxq = _netmem_rxq_create(&sim_ops, q, (uint32_t)bufs);
+	sim->pool_bufs = (uint32_t)pool_bufs(p, chunk);
+	q->rxq = _netmem_rxq_create(&sim_ops, q, sim->pool_bufs);
 	if (!q->rxq) {
 		err = errno;
 		goto fail;
