@@ -28,7 +28,17 @@
  * fork(): the ring mappings are not inherited (MADV_DONTFORK), but the
  * socket and XDP link descriptors are; a child that lives on must close
  * them (close_range(3, ~0U, 0)) or the device queue stays bound until it
- * exits. A child that execs right away (system()) needs nothing.
+ * exits. A child that execs right away (system()) needs nothing. A child
+ * must not use its parent's queues; it may open its own, but not on an
+ * interface whose XDP program its parent holds (EBUSY, as for any other
+ * process).
+ *
+ * Interface removed (unregistered, or moved to another namespace): the
+ * kernel unbinds the socket. The queue delivers the frames already in its
+ * RX ring, then stops: netmem_xsk_wait() and netmem_rxq_refill() answer
+ * -ENODEV, recv returns 0, the posted fragments go back to the pool; tokens
+ * held stay releasable. An unbound socket polls as idle, so the first wait
+ * after a removal may sleep its whole timeout before it answers.
  */
 #ifndef NETMEM_XSK_H
 #define NETMEM_XSK_H
@@ -56,7 +66,10 @@ enum netmem_xsk_flags {
 };
 
 /* hdr_split value: find the header length by parsing Ethernet (VLAN),
- * IPv4/IPv6 and UDP/TCP, per packet. */
+ * IPv4/IPv6 and UDP/TCP, per packet. Bytes after the IP datagram (a short
+ * frame's link padding) are not payload: pkt->len and the fragment end with
+ * the datagram. IPv4 fragments split after IP (the first one's L4 header
+ * stays in its payload) and hash as one flow. */
 #define NETMEM_XSK_SPLIT_AUTO (-1)
 /* Longest header split off (bytes). */
 #define NETMEM_XSK_MAX_HDR 256
@@ -134,7 +147,8 @@ struct netmem_xsk *netmem_xsk_of(struct netmem_rxq *q);
 /*
  * Wait up to timeout_ms for frames (poll(2) on the socket). 1 when frames
  * are ready, 0 on timeout or signal, -ENODEV once the payload provider was
- * revoked (noticed here too, the socket then gone), -errno. Owner thread.
+ * revoked (noticed here too, the socket then gone) or the interface was
+ * removed (noticed at a timeout), -errno. Owner thread.
  */
 int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms);
 
@@ -145,7 +159,8 @@ int netmem_xsk_stats(struct netmem_xsk *x, struct netmem_xsk_stats *st);
 /* "zerocopy" or "copy": the mode the kernel reports (XDP_OPTIONS). */
 const char *netmem_xsk_mode(const struct netmem_xsk *x);
 
-/* The socket's file descriptor (for poll/epoll), or -EINVAL. */
+/* The socket's file descriptor (for poll/epoll), -ENODEV once the queue
+ * stopped (revoke, interface removed), or -EINVAL. */
 int netmem_xsk_fd(const struct netmem_xsk *x);
 
 /* Bytes per posted fragment (the UMEM frame size). 0 on NULL. */

@@ -85,6 +85,7 @@ struct netmem_xsk {
 	int fd;
 	bool zerocopy;
 	bool revoked;
+	bool gone;                /* the socket was unbound: interface removed */
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	struct xsk_prog *prog;    /* the interface's XDP program, shared */
@@ -161,8 +162,11 @@ static void fill_all(struct netmem_xsk *x)
 static void kick(struct netmem_xsk *x)
 {
 	x->st.wakeups++;
-	/* Non-blocking: only drives the kernel's rx (or busy-poll) path. */
-	recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	/* Non-blocking: only drives the kernel's rx (or busy-poll) path.
+	 * ENXIO: the kernel unbound the socket, its interface is gone
+	 * (unregistered); nothing will arrive any more. */
+	if (recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 && errno == ENXIO)
+		x->gone = true;
 }
 
 static int set_busy_poll(struct netmem_xsk *x, const struct netmem_xsk_params *p)
@@ -314,6 +318,23 @@ static unsigned dev_max_queues(const char *ifname)
 
 static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct xsk_prog *progs; /* under prog_lock */
+static pid_t progs_pid;        /* the process progs belongs to */
+
+/*
+ * A fork()ed child inherits progs, whose descriptor numbers are the
+ * parent's: closed in the child, or reused there for other files. The
+ * child starts with an empty list; the parent's entries are neither used
+ * nor closed in it (their queues are the parent's). prog_lock held.
+ */
+static void progs_forget_parent(void)
+{
+	pid_t self = getpid();
+
+	if (progs_pid != self) {
+		progs = NULL;
+		progs_pid = self;
+	}
+}
 
 /*
  * Attach in pr->flags mode. A BPF link first: the kernel detaches it when
@@ -439,6 +460,7 @@ static int prog_attach(struct netmem_xsk *x, const struct netmem_xsk_params *p)
 	int ret = 0;
 
 	pthread_mutex_lock(&prog_lock);
+	progs_forget_parent();
 	for (pr = progs; pr; pr = pr->next)
 		if (pr->ifindex == x->ifindex && pr->netns == ns)
 			break;
@@ -505,9 +527,12 @@ static int pow2(uint32_t v)
 /*
  * Header length of an Ethernet frame: L2 (up to two VLAN tags), IPv4 or
  * IPv6 (no extension headers), UDP or TCP. Stops at the last layer it
- * recognises. p holds the first n bytes of the frame.
+ * recognises. p holds the first n bytes of the frame. *end is where the IP
+ * datagram ends by its own length field, when it has one that ends inside
+ * the frame: what follows is the link's padding (frames under 60 bytes from
+ * a NIC), not payload. Otherwise *end is left alone.
  */
-static uint32_t parse_hdr_len(const uint8_t *p, uint32_t n, uint32_t *hash)
+static uint32_t parse_hdr_len(const uint8_t *p, uint32_t n, uint32_t *hash, uint32_t *end)
 {
 	uint32_t off = 14, l4 = 0, h = 0;
 	uint16_t type;
@@ -527,17 +552,30 @@ static uint32_t parse_hdr_len(const uint8_t *p, uint32_t n, uint32_t *hash)
 
 		if (ihl < 20 || n < off + ihl)
 			return off;
+		uint32_t tot = (uint32_t)(p[off + 2] << 8 | p[off + 3]);
+
 		proto = p[off + 9];
 		for (int i = 12; i < 20; i++)
 			h = (h ^ p[off + i]) * 16777619u;
-		/* A later fragment has no L4 header. */
-		if (p[off + 6] & 0x1f || p[off + 7])
+		/* Fragments: only the first has the L4 header, so every
+		 * fragment of a datagram hashes its addresses and protocol
+		 * alone (one flow), and the L4 header stays in the payload. */
+		if (p[off + 6] & 0x3f || p[off + 7]) {
+			h = (h ^ proto) * 16777619u;
 			proto = 0;
+		}
+		if (tot >= ihl && off + tot < *end)
+			*end = off + tot;
 		off += ihl;
 	} else if (type == ETH_P_IPV6 && n >= off + 40 && p[off] >> 4 == 6) {
+		/* 0: a jumbogram's length is in an extension header */
+		uint32_t plen = (uint32_t)(p[off + 4] << 8 | p[off + 5]);
+
 		proto = p[off + 6];
 		for (int i = 8; i < 40; i++)
 			h = (h ^ p[off + i]) * 16777619u;
+		if (plen && off + 40 + plen < *end)
+			*end = off + 40 + plen;
 		off += 40;
 	} else {
 		return off;
@@ -592,10 +630,10 @@ static unsigned rx_ring_take(struct netmem_xsk *x, unsigned n)
 static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 		       const struct netmem_xsk_frame *fr, struct netmem_rx_pkt *pkt)
 {
-	/* Parsing: 128 bytes hold Ethernet, two VLAN tags, IPv6 and TCP with
-	 * options. */
-	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : 128;
-	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0;
+	/* Parsing: the longest headers it knows (Ethernet, two VLAN tags,
+	 * IPv4 and TCP, both with 40 bytes of options: 142) fit. */
+	uint32_t want = x->hdr_split > 0 ? (uint32_t)x->hdr_split : NETMEM_XSK_MAX_HDR;
+	uint32_t n = fr->len < want ? fr->len : want, hlen, hash = 0, len = fr->len;
 	const uint8_t *frame = netmem_address(fr->chunk);
 	uint8_t *dst;
 	netmem_t hh;
@@ -611,7 +649,9 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 		return -1;
 	}
 	frame += fr->chunk_off;
-	hlen = x->hdr_split > 0 ? n : parse_hdr_len(frame, n, &hash);
+	hlen = x->hdr_split > 0 ? n : parse_hdr_len(frame, n, &hash, &len);
+	if (hlen > len) /* a length field shorter than the headers: ignored */
+		len = fr->len;
 	if (!x->hdr_buf) {
 		/* One header chunk per batch, held until the next recv as one
 		 * reference: no per-packet refcount. It holds a full batch of
@@ -632,7 +672,8 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 	pkt->hdr_len = hlen;
 	pkt->hash = hash;
 	pkt->flow = hash;
-	if (hlen == fr->len) {
+	pkt->len = len;
+	if (hlen == len) {
 		/* Header only: the payload fragment goes straight back. */
 		netmem_pool_put_direct(x->pool, fr->chunk);
 		pkt->nr_frags = 0;
@@ -640,7 +681,7 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 	}
 	pkt->frag[0].token = fr->chunk;
 	pkt->frag[0].offset = fr->chunk_off + hlen;
-	pkt->frag[0].len = fr->len - hlen;
+	pkt->frag[0].len = len - hlen;
 	pkt->nr_frags = 1;
 	return 0;
 }
@@ -733,7 +774,7 @@ static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 	struct netmem_xsk *x = _netmem_rxq_priv(q);
 	unsigned got, out = 0;
 
-	if (unlikely(x->revoked))
+	if (unlikely(x->fd < 0)) /* stopped: revoked, or the interface gone */
 		return 0;
 	/* Cost: one load of the area's revoked flag per batch. */
 	if (unlikely(netmem_pool_poll(x->pool) == -ENODEV)) {
@@ -768,6 +809,12 @@ static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 		}
 		out++;
 	}
+	if (unlikely(x->gone)) {
+		/* Nothing arrives any more: stop once the ring is empty. */
+		if (!got)
+			xsk_stop(x);
+		return (int)out;
+	}
 	refill_all(x);
 	if (!got && (x->flags & NETMEM_XSK_BUSY_POLL ||
 		     (x->flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))))
@@ -781,7 +828,7 @@ static int xsk_refill(struct netmem_rxq *q)
 
 	if (!x->revoked && netmem_pool_poll(x->pool) == -ENODEV)
 		xsk_revoked(x);
-	if (x->revoked)
+	if (x->fd < 0 || x->gone)
 		return -ENODEV;
 	refill_all(x);
 	return (int)(x->posted_now > INT32_MAX ? INT32_MAX : x->posted_now);
@@ -1069,13 +1116,27 @@ int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
 		return -ENODEV;
 	if (xsk_cons_nb_avail(&x->rx, 1))
 		return 1;
-	pfd.fd = x->fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	ret = poll(&pfd, 1, timeout_ms);
-	if (ret < 0)
-		return errno == EINTR ? 0 : -errno;
-	return ret > 0;
+	if (!x->gone) {
+		pfd.fd = x->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		ret = poll(&pfd, 1, timeout_ms);
+		if (ret < 0)
+			return errno == EINTR ? 0 : -errno;
+		if (ret > 0)
+			return 1;
+		/* An unbound socket polls as idle for ever: on a timeout,
+		 * ask it (recvfrom answers ENXIO) whether its interface is
+		 * still there. One syscall per idle timeout. */
+		if (recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) == 0 || errno != ENXIO)
+			return 0;
+		x->gone = true;
+		/* Frames the kernel wrote before it unbound: deliver them. */
+		if (xsk_cons_nb_avail(&x->rx, 1))
+			return 1;
+	}
+	xsk_stop(x);
+	return -ENODEV;
 }
 
 int netmem_xsk_stats(struct netmem_xsk *x, struct netmem_xsk_stats *st)
@@ -1107,7 +1168,9 @@ const char *netmem_xsk_mode(const struct netmem_xsk *x)
 
 int netmem_xsk_fd(const struct netmem_xsk *x)
 {
-	return x ? x->fd : -EINVAL;
+	if (!x)
+		return -EINVAL;
+	return x->fd >= 0 ? x->fd : -ENODEV;
 }
 
 uint32_t netmem_xsk_frame_size(const struct netmem_xsk *x)
