@@ -63,6 +63,16 @@ int main(void)
 	CHECK_EQ(field("generated"), field("packets") + field("drops"));
 	CHECK_EQ(field("areas_left"), 0);
 
+	/* A provider that revokes itself (the fault wrapper's unplug): the
+	 * summary says so too, not only for --revoke-after. */
+	CHECK_EQ(run("--provider fault:revoke=3,inner=host --seconds 0.3"), 0);
+	CHECK(flag("revoked"));
+	CHECK(field("drop_revoked") > 0);
+	CHECK_EQ(field("drops"), field("drop_no_buf") + field("drop_revoked") + field("drop_fault") +
+				     field("drop_overflow") + field("drop_no_token") +
+				     field("drop_truncated"));
+	CHECK_EQ(field("areas_left"), 0);
+
 	CHECK_EQ(run("--provider host --seconds 0.5 --hold 1000000"), 0);
 	CHECK(field("drop_no_buf") > 0);
 	CHECK(field("packets") > 0 && field("packets") <= 2048);
@@ -78,6 +88,9 @@ int main(void)
 		    "--queues 4294967297", "--size 4294968796", "--hold 4294967296",
 		    "--rate -5",	   "--seconds 1e400",	"--seconds nan",
 		    "--flows 1x",	   "--revoke-after 2 --seconds 1",
+		    /* decimal digits and a point only */
+		    "--seconds 0x0.4p-1",  "--seconds +0.2",	"--seconds 1e-1",
+		    "--seconds .",	   "--seconds 0.1.2",	"--revoke-after -0 --seconds 1",
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

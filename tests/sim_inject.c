@@ -189,6 +189,21 @@ static void test_rss(void)
 		for (int i = 0; i < n; i++)
 			netmem_rxq_release_pkt(q, &pkts[i]);
 	}
+	/* IPv4 fragments of one datagram (the first with the ports, MF set;
+	 * a later one at offset 176) land on one queue. */
+	for (unsigned f = 0; f < 32; f++) {
+		int first, later;
+
+		sim_frame(frame, 200, 1000 + f, f);
+		frame[14 + 6] = 0x20;
+		first = netmem_sim_rss_queue(sim, frame, 200);
+		frame[14 + 6] = 0;
+		frame[14 + 7] = 22;
+		memset(frame + 34, 0xa5, 4); /* the ports' bytes are payload now */
+		later = netmem_sim_rss_queue(sim, frame, 200);
+		CHECK(first >= 0);
+		CHECK_EQ(later, first);
+	}
 	CHECK_EQ(netmem_sim_rss_queue(NULL, frame, 200), -EINVAL);
 	CHECK_EQ(netmem_sim_rss_queue(sim, NULL, 200), -EINVAL);
 	CHECK_EQ(netmem_sim_rss_queue(sim, frame, 0), -EINVAL);

@@ -3,8 +3,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "netmem/netmem.h"
 
@@ -43,9 +45,13 @@ int netmem_arg_double(const char *cmd, const char *opt, const char *s, double mi
 		      double *out)
 {
 	char *end = NULL;
-	double v = s ? strtod(s, &end) : NAN;
+	/* Decimal digits and one point only: strtod alone would also take
+	 * a sign, leading blanks, hex floats and exponents. */
+	bool plain = s && *s && strspn(s, "0123456789.") == strlen(s) &&
+		     strchr(s, '.') == strrchr(s, '.') && strcmp(s, ".") != 0;
+	double v = plain ? strtod(s, &end) : NAN;
 
-	if (!s || !*s || *end || !isfinite(v) || v < min || v > max) {
+	if (!plain || *end || !isfinite(v) || v < min || v > max) {
 		fprintf(stderr, "netmem %s: %s wants a number in %g..%g, not '%s'\n", cmd, opt, min,
 			max, s ? s : "");
 		return -1;

@@ -415,15 +415,18 @@ int netmem_cmd_rx(int argc, char **argv)
 			       ",\"pps\":%.0f,\"gbps\":%.3f,\"generated\":%" PRIu64
 			       ",\"drops\":%" PRIu64 ",\"drop_no_buf\":%" PRIu64 ",\"drop_revoked\":%" PRIu64
 			       ",\"drop_fault\":%" PRIu64 ",\"drop_overflow\":%" PRIu64
+			       ",\"drop_no_token\":%" PRIu64
 			       ",\"drop_truncated\":%" PRIu64 ",\"tokens_issued\":%" PRIu64
 			       ",\"tokens_released\":%" PRIu64 ",\"bad_release\":%" PRIu64
 			       ",\"hold\":%u,\"verify\":%s,\"verified\":%" PRIu64 ",\"verify_failed\":%" PRIu64
 			       ",\"revoked\":%s,\"revoke_at\":%.3f,\"tokens_left\":%d,\"areas_left\":%d}\n",
 			       spec, queues, use_imix ? "\"" : "", sizedesc, use_imix ? "\"" : "", split, el, tot.packets, tot.bytes, pps, gbps,
 			       tot.generated, tot.drops, tot.drop_no_buf, tot.drop_revoked,
-			       tot.drop_fault, tot.drop_overflow, tot.drop_truncated, tot.tokens_issued,
+			       tot.drop_fault, tot.drop_overflow, tot.drop_no_token, tot.drop_truncated,
+			       tot.tokens_issued,
 			       tot.tokens_released, tot.bad_release, hold, verify ? "true" : "false",
-			       verified, bad, revoked ? "true" : "false", revoked ? t_revoke : 0.0,
+			       verified, bad, revoked || tot.revoked ? "true" : "false",
+			       revoked ? t_revoke : 0.0,
 			       held_after, areas_after);
 		} else {
 			char p1[16];
@@ -433,9 +436,9 @@ int netmem_cmd_rx(int argc, char **argv)
 			       tot.packets, el, p1, gbps);
 			printf("generated %" PRIu64 ", dropped %" PRIu64 " (no buffer %" PRIu64
 			       ", revoked %" PRIu64 ", fault %" PRIu64 ", overflow %" PRIu64
-			       ", truncated %" PRIu64 ")\n",
+			       ", no token %" PRIu64 ", truncated %" PRIu64 ")\n",
 			       tot.generated, tot.drops, tot.drop_no_buf, tot.drop_revoked, tot.drop_fault,
-			       tot.drop_overflow, tot.drop_truncated);
+			       tot.drop_overflow, tot.drop_no_token, tot.drop_truncated);
 			printf("tokens: %" PRIu64 " issued, %" PRIu64 " released, %" PRIu64
 			       " refused%s\n",
 			       tot.tokens_issued, tot.tokens_released, tot.bad_release,
@@ -454,6 +457,10 @@ int netmem_cmd_rx(int argc, char **argv)
 				       " payload frames dropped; %d area%s still mapped\n",
 				       spec, t_revoke, tot.drop_revoked, areas_after,
 				       areas_after == 1 ? "" : "s");
+			else if (tot.revoked)
+				printf("revoke: provider %s was revoked during the run (not by --revoke-after); "
+				       "%" PRIu64 " payload frames dropped; %d area%s still mapped\n",
+				       spec, tot.drop_revoked, areas_after, areas_after == 1 ? "" : "s");
 			if (held_after || areas_after)
 				printf("warning: %d tokens and %d areas left after the device was destroyed\n",
 				       held_after, areas_after);

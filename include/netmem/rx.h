@@ -38,9 +38,13 @@
  * the chunk goes back to the device when its last fragment is released.
  *
  * Back-pressure. Tokens the application keeps keep their chunks out of the
- * pool. When all of them are held, the device finds no posted buffer and
- * drops packets (counted in drop_no_buf); memory never grows and nothing
- * leaks. Releasing tokens lets delivery resume.
+ * pool. A chunk holds several payload fragments and goes back only when all
+ * of them are released, so one token kept per chunk keeps every chunk out
+ * (as a fragment pins its page in the kernel's page_pool). When no chunk is
+ * left, the device finds no posted buffer and drops packets (counted in
+ * drop_no_buf); memory never grows and nothing leaks. Delivery resumes once
+ * every token of some chunk is back: an application that keeps a few
+ * payloads for long should copy them out and release their tokens.
  *
  * Revocation. When the payload provider is revoked (netmem_provider_revoke)
  * the queue stops delivering payload from it: packets that need payload are

@@ -134,8 +134,10 @@ int netmem_sim_destroy(struct netmem_sim *sim);
 
 /*
  * Hand the device a frame of the caller's (any bytes, 1..NETMEM_SIM_MAX_FRAME
- * long): it arrives at `queue`, or at the queue RSS picks from its IPv4
- * UDP/TCP headers with NETMEM_SIM_INJECT_RSS (queue 0 for anything else),
+ * long): it arrives at `queue`, or with NETMEM_SIM_INJECT_RSS at the queue
+ * RSS picks from its IPv4 header (one VLAN tag allowed): addresses, and the
+ * ports of an unfragmented UDP or TCP datagram (every fragment of one hashes
+ * its addresses alone); queue 0 for a frame that is not IPv4,
  * at that queue's next netmem_rxq_recv(), before generated frames, split and
  * written like them, with the same fault injection. A well-formed sim frame
  * (as the generator builds) is delivered with its sequence number and

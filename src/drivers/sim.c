@@ -551,8 +551,10 @@ static void parse_frame(const struct netmem_sim *sim, const uint8_t *f, uint32_t
 	memcpy(&v32, f + l3 + 16, 4);
 	daddr = be32toh(v32);
 	l4 = l3 + ihl;
-	/* Ports only from the first fragment of a UDP or TCP datagram. */
-	if ((f[l3 + 9] == 17 || f[l3 + 9] == 6) && !(f[l3 + 6] & 0x1f) && !f[l3 + 7] &&
+	/* Ports only from an unfragmented UDP or TCP datagram: every
+	 * fragment of one (the first has the ports, the others not) hashes
+	 * its addresses alone and lands on the same queue, as on a NIC. */
+	if ((f[l3 + 9] == 17 || f[l3 + 9] == 6) && !(f[l3 + 6] & 0x3f) && !f[l3 + 7] &&
 	    tot - ihl >= 4) {
 		sport = (uint16_t)(f[l4] << 8 | f[l4 + 1]);
 		dport = (uint16_t)(f[l4 + 2] << 8 | f[l4 + 3]);
