@@ -104,19 +104,31 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 
 			/* A provider's bad count or index must not reach
 			 * memory: the good indices up to the first bad one
-			 * are taken, the good ones after it given back. */
+			 * are taken, the good ones after it given back. Bad:
+			 * past the area, or a chunk that is not free (already
+			 * out, or twice in this batch), which would hand one
+			 * chunk to two users. */
 			if (got > want)
 				got = want;
-			while (ok < got && idx[ok] < a->spec.nr_chunks) {
+			while (ok < got && idx[ok] < a->spec.nr_chunks &&
+			       a->desc[idx[ok]].state == _NETMEM_DESC_FREE) {
 				descs[k + ok] = &a->desc[idx[ok]];
+				descs[k + ok]->state = _NETMEM_DESC_POOL;
 				ok++;
 			}
 			if (ok < got) {
 				unsigned back = 0;
 
-				for (unsigned i = ok + 1; i < got; i++)
-					if (idx[i] < a->spec.nr_chunks)
+				for (unsigned i = ok + 1; i < got; i++) {
+					if (idx[i] < a->spec.nr_chunks &&
+					    a->desc[idx[i]].state == _NETMEM_DESC_FREE) {
+						/* marked, so that a repeat is not given twice */
+						a->desc[idx[i]].state = _NETMEM_DESC_POOL;
 						idx[back++] = idx[i];
+					}
+				}
+				for (unsigned i = 0; i < back; i++)
+					a->desc[idx[i]].state = _NETMEM_DESC_FREE;
 				if (back)
 					a->prov->ops->release_bulk(a->prov, &a->spec, idx, back);
 				got = ok;

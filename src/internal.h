@@ -33,8 +33,11 @@ struct netmem_provider {
 	void *priv;
 	_Atomic int refs;        /* 1 for the creator + one per live area */
 	_Atomic int revoked;
-	unsigned order;          /* default chunk order */
-	pthread_mutex_t lock;    /* guards areas */
+	_Atomic unsigned order;  /* default chunk order */
+	pthread_mutex_t lock;    /* guards areas and the revoke hook's state */
+	pthread_cond_t hook_cv;  /* broadcast when the revoke hook returns */
+	bool hook_done;          /* the revoke hook ran (or there is none) */
+	uintptr_t hook_thread;   /* _netmem_self() of the thread running it */
 	struct netmem_area *areas;
 	_Atomic unsigned nr_mapped; /* areas whose memory is mapped */
 	char name[32];

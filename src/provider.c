@@ -230,24 +230,28 @@ struct netmem_provider *netmem_provider_create(const char *spec)
 	}
 	p->ops = ops;
 	/* default_order came after the first tables: a shorter one has none. */
-	p->order = ops->size >= offsetof(struct netmem_provider_ops, default_order) +
-				     sizeof(ops->default_order) &&
-			   ops->default_order <= NETMEM_MAX_ORDER
-		       ? ops->default_order
-		       : 0;
+	atomic_init(&p->order,
+		    ops->size >= offsetof(struct netmem_provider_ops, default_order) +
+					 sizeof(ops->default_order) &&
+			    ops->default_order <= NETMEM_MAX_ORDER
+			? ops->default_order
+			: 0);
 	atomic_init(&p->refs, 1);
 	atomic_init(&p->revoked, 0);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->hook_cv, NULL);
 	strcpy(p->name, name);
 	if (ops->init) {
 		ret = ops->init(p, args);
 		if (ret < 0) {
+			pthread_cond_destroy(&p->hook_cv);
 			pthread_mutex_destroy(&p->lock);
 			free(p);
 			errno = -ret;
 			return NULL;
 		}
 	} else if (*args) {
+		pthread_cond_destroy(&p->hook_cv);
 		pthread_mutex_destroy(&p->lock);
 		free(p);
 		errno = -_netmem_err(EINVAL, "provider %s takes no arguments", name);
@@ -269,6 +273,7 @@ void _netmem_provider_put(struct netmem_provider *p)
 		return;
 	if (p->ops->fini)
 		p->ops->fini(p);
+	pthread_cond_destroy(&p->hook_cv);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -325,9 +330,23 @@ int netmem_provider_revoke(struct netmem_provider *p)
 	 * the hook runs: hold p until it returns. Taken under the lock, while
 	 * the areas (or the caller) still hold it. */
 	_netmem_provider_get(p);
-	pthread_mutex_unlock(&p->lock);
-	if (!was && p->ops->revoke)
-		p->ops->revoke(p);
+	if (was) {
+		/* Another thread revoked first: return only once its hook has
+		 * stopped device access, as for the first caller. Not from
+		 * inside the hook itself (it would wait for its own return). */
+		while (!p->hook_done && p->hook_thread != (uintptr_t)_netmem_self())
+			pthread_cond_wait(&p->hook_cv, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+	} else {
+		p->hook_thread = (uintptr_t)_netmem_self();
+		pthread_mutex_unlock(&p->lock);
+		if (p->ops->revoke)
+			p->ops->revoke(p);
+		pthread_mutex_lock(&p->lock);
+		p->hook_done = true;
+		pthread_cond_broadcast(&p->hook_cv);
+		pthread_mutex_unlock(&p->lock);
+	}
 	_netmem_provider_put(p);
 	return 0;
 }
@@ -373,11 +392,13 @@ int netmem_provider_set_default_order(struct netmem_provider *p, unsigned order)
 {
 	if (!p || order > NETMEM_MAX_ORDER)
 		return -EINVAL;
-	p->order = order;
+	atomic_store_explicit(&p->order, order, memory_order_relaxed);
 	return 0;
 }
 
 int netmem_provider_default_order(const struct netmem_provider *p)
 {
-	return p ? (int)p->order : -EINVAL;
+	return p ? (int)atomic_load_explicit(&((struct netmem_provider *)p)->order,
+					     memory_order_relaxed)
+		 : -EINVAL;
 }

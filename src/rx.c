@@ -600,7 +600,7 @@ int netmem_rxq_stats_json(struct netmem_rxq *q, FILE *out)
 	    s.drop_no_buf, s.drop_revoked, s.drop_fault, s.drop_overflow, s.drop_truncated,
 	    s.drop_no_token, s.revoked ? "true" : "false");
 #undef F
-	return ret < 0 ? -EIO : ret;
+	return ret < 0 || ferror(out) ? -EIO : ret;
 }
 
 const char *netmem_rxq_driver(const struct netmem_rxq *q)

@@ -16,12 +16,24 @@ static void dummy_give(struct netmem_provider *p, const struct netmem_area_spec 
 
 /* A provider that manages its free space badly: its first take returns
  * chunk 0, an index past the area, and chunk 1; later ones nothing. */
-static unsigned bad_take_calls, given_back;
+static unsigned bad_take_calls, given_back, given_times, dup_mode;
 
 static unsigned bad_take(struct netmem_provider *p, const struct netmem_area_spec *s,
 			 uint32_t *idx, unsigned n)
 {
-	if (bad_take_calls++ || n < 3)
+	if (n < 4)
+		return 0;
+	if (dup_mode) {
+		/* chunk 0 twice, then chunk 1, chunk 2 twice; next time
+		 * chunk 0 again, though it is out */
+		if (bad_take_calls++ == 0) {
+			memcpy(idx, (const uint32_t[]){ 0, 0, 1, 2, 2 }, 5 * sizeof(*idx));
+			return n < 5 ? 0 : 5;
+		}
+		idx[0] = 0;
+		return bad_take_calls == 2 ? 1 : 0;
+	}
+	if (bad_take_calls++)
 		return 0;
 	idx[0] = 0;
 	idx[1] = (uint32_t)s->nr_chunks;
@@ -32,8 +44,10 @@ static unsigned bad_take(struct netmem_provider *p, const struct netmem_area_spe
 static void bad_give(struct netmem_provider *p, const struct netmem_area_spec *s,
 		     const uint32_t *idx, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		given_back |= 1u << idx[i];
+		given_times++;
+	}
 }
 
 /* The bad index never reaches a descriptor: chunk 0 is taken, chunk 1
@@ -64,6 +78,24 @@ static void bad_provider_take(void)
 	netmem_put(h);
 	CHECK_EQ(netmem_pool_destroy(pool), 0);
 	CHECK_EQ(given_back, (1u << 0) | (1u << 1));
+	CHECK_EQ(netmem_provider_nr_areas(p), 0);
+
+	/* Indices of chunks that are not free (twice in a batch, or out)
+	 * are bad too: one chunk is never handed to two users, nor given
+	 * back twice. */
+	dup_mode = 1;
+	bad_take_calls = 0;
+	given_back = 0;
+	given_times = 0;
+	pool = netmem_pool_create(&pp);
+	REQUIRE(pool);
+	h = netmem_pool_alloc_direct(pool);
+	CHECK(h != 0);
+	CHECK_EQ(given_back, (1u << 1) | (1u << 2));
+	CHECK_EQ(given_times, 2); /* once each */
+	CHECK(netmem_pool_alloc_direct(pool) == 0 && errno == ENOMEM); /* 0 again: refused */
+	netmem_put(h);
+	CHECK_EQ(netmem_pool_destroy(pool), 0);
 	CHECK_EQ(netmem_provider_nr_areas(p), 0);
 	netmem_provider_destroy(p);
 }
@@ -229,6 +261,18 @@ int main(void)
 	CHECK_EQ(netmem_pool_stats(NULL, &before), -EINVAL);
 	CHECK_EQ(netmem_pool_stats(pool, NULL), -EINVAL);
 	CHECK_EQ(netmem_pool_stats_json(pool, NULL), -EINVAL);
+	{
+		/* A stream that already failed: -EIO, though this write
+		 * only reaches its buffer. */
+		FILE *full = fopen("/dev/full", "w");
+
+		REQUIRE(full);
+		fputc('x', full);
+		fflush(full);
+		REQUIRE(ferror(full));
+		CHECK_EQ(netmem_pool_stats_json(pool, full), -EIO);
+		fclose(full);
+	}
 	CHECK_EQ(netmem_pool_report_inflight(NULL, NULL, 0), -EINVAL);
 	CHECK_EQ(netmem_pool_chunk_size(NULL), 0);
 	CHECK(netmem_pool_provider(NULL) == NULL);

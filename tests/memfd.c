@@ -174,6 +174,36 @@ static void limit_contended(void)
 	netmem_provider_destroy(limited);
 }
 
+/* Chunks are aligned to their size (up to 2 MiB), as host's: a 2 MiB
+ * chunk is one huge page's worth, never two halves. */
+static void aligned_chunks(void)
+{
+	for (int order = 0; order <= NETMEM_MAX_ORDER; order++) {
+		struct netmem_provider *p = netmem_provider_create("memfd");
+		struct netmem_pool_params pp;
+		struct netmem_pool *pool;
+		size_t sz = (size_t)4096 << order;
+
+		REQUIRE(p);
+		netmem_pool_params_init(&pp, p);
+		pp.order = order;
+		pp.nr_chunks = 3;
+		pool = netmem_pool_create(&pp);
+		REQUIRE(pool);
+		for (int i = 0; i < 3; i++) {
+			netmem_t c = netmem_pool_alloc_direct(pool);
+
+			REQUIRE(c);
+			if ((uintptr_t)netmem_address(c) % sz)
+				fprintf(stderr, "order %d: chunk at %p\n", order, netmem_address(c));
+			CHECK_EQ((uintptr_t)netmem_address(c) % sz, 0);
+			netmem_pool_put_direct(pool, c);
+		}
+		CHECK_EQ(netmem_pool_destroy(pool), 0);
+		netmem_provider_destroy(p);
+	}
+}
+
 int main(void)
 {
 	struct netmem_provider *prov, *host;
@@ -188,6 +218,7 @@ int main(void)
 	char ack;
 	pid_t pid;
 
+	aligned_chunks();
 	/* Providers without a file descriptor say so. */
 	host = netmem_provider_create("host");
 	REQUIRE(host);

@@ -4,6 +4,11 @@
  * (its revoke hook takes a while, as a device teardown does) while another
  * thread destroys the pool, the instance's last holder: the instance is
  * freed (fini) only after the hook has returned, never under it.
+ *
+ * A second revoke, from another thread while the first one's hook runs,
+ * returns only after the hook has stopped device access (as the first
+ * does); a hook that revokes its own instance again does not wait for
+ * itself.
  */
 #include <pthread.h>
 #include <sys/mman.h>
@@ -11,7 +16,7 @@
 #include "harness.h"
 #include "netmem/netmem.h"
 
-static _Atomic int in_hook, hook_done, fini_under_hook, fini_calls;
+static _Atomic int in_hook, hook_done, fini_under_hook, fini_calls, reenter;
 
 static int slow_init(struct netmem_provider *p, const char *args)
 {
@@ -60,6 +65,8 @@ static int slow_write(struct netmem_provider *p, const struct netmem_area_spec *
 static void slow_revoke(struct netmem_provider *p)
 {
 	atomic_store(&in_hook, 1);
+	if (atomic_load(&reenter))
+		CHECK_EQ(netmem_provider_revoke(p), 0); /* must not deadlock */
 	usleep(100000);
 	*(int *)netmem_provider_priv(p) = 1;
 	atomic_store(&in_hook, 0);
@@ -113,5 +120,19 @@ int main(void)
 	CHECK_EQ(atomic_load(&hook_done), 1);
 	CHECK_EQ(atomic_load(&fini_calls), 1);
 	CHECK_EQ(atomic_load(&fini_under_hook), 0);
+
+	/* Two revokes: the later caller waits for the first one's hook. */
+	atomic_store(&hook_done, 0);
+	atomic_store(&reenter, 1);
+	prov = netmem_provider_create("slow_revoke");
+	REQUIRE(prov);
+	REQUIRE(pthread_create(&thr, NULL, revoker, NULL) == 0);
+	while (!atomic_load(&in_hook) && !atomic_load(&hook_done))
+		usleep(1000);
+	CHECK_EQ(netmem_provider_revoke(prov), 0);
+	CHECK_EQ(atomic_load(&hook_done), 1);
+	pthread_join(thr, NULL);
+	netmem_provider_destroy(prov);
+	CHECK_EQ(atomic_load(&fini_calls), 2);
 	return t_done();
 }

@@ -178,6 +178,16 @@ int main(void)
 	CHECK_EQ(netmem_rxq_release(q, NULL, 0), 0);
 	CHECK_EQ(netmem_rxq_stats(q, NULL), -EINVAL);
 	CHECK_EQ(netmem_rxq_stats_json(q, NULL), -EINVAL);
+	{
+		FILE *full = fopen("/dev/full", "w");
+
+		REQUIRE(full);
+		fputc('x', full);
+		fflush(full);
+		REQUIRE(ferror(full));
+		CHECK_EQ(netmem_rxq_stats_json(q, full), -EIO);
+		fclose(full);
+	}
 	CHECK_EQ(netmem_sim_verify(q, NULL), -EINVAL);
 
 	n = netmem_rxq_recv(q, pkts, 4);

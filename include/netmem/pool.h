@@ -270,7 +270,8 @@ static inline netmem_t netmem_pool_alloc_frag_direct(struct netmem_pool *pool,
  * Put one reference from any thread: into the owner cache when called by the
  * owner, into the recycle ring otherwise (or back to the provider when the
  * ring is full or the pool is being destroyed). Same error handling as
- * netmem_pool_put_direct. h == 0 is ignored.
+ * netmem_pool_put_direct; two puts of one handle racing from two threads
+ * are not caught (docs/revocation.md). h == 0 is ignored.
  */
 static inline void netmem_put(netmem_t h)
 {

@@ -119,7 +119,9 @@ void netmem_provider_destroy(struct netmem_provider *p);
  * its memory reads as revoked, pools stop handing out its chunks (each owner
  * notices at its next netmem_pool_poll() or slow path), chunks may still be
  * put and are then freed, and the memory is released when the last chunk is
- * back. Idempotent. Returns 0, -EINVAL (NULL).
+ * back. Idempotent: every caller returns after the provider's revoke hook
+ * has returned (a later one waits for it), except a call from inside the
+ * hook. Returns 0, -EINVAL (NULL).
  */
 int netmem_provider_revoke(struct netmem_provider *p);
 

@@ -126,6 +126,41 @@ static void memfd_fini(struct netmem_provider *p)
 	free(netmem_provider_priv(p));
 }
 
+/*
+ * Map the area's file at an address aligned to `align` (at most 2 MiB, as
+ * host's: a chunk never straddles a huge page): reserve room for the
+ * alignment, map the file over the aligned part, give the rest back. align
+ * 0 or a page or less: wherever mmap puts it (huge page mappings come
+ * aligned to their page). MAP_FAILED with errno on failure.
+ */
+static void *map_aligned(int fd, size_t len, size_t align)
+{
+	uint8_t *raw, *base;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (align > (2u << 20))
+		align = 2u << 20;
+	if (align <= page)
+		return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	raw = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	base = (uint8_t *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	if (mmap(base, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		int err = errno;
+
+		munmap(raw, len + align);
+		errno = err;
+		return MAP_FAILED;
+	}
+	if (base > raw)
+		munmap(raw, (size_t)(base - raw));
+	if (raw + len + align > base + len)
+		munmap(base + len, (size_t)(raw + align - base));
+	return base;
+}
+
 static int memfd_area_create(struct netmem_provider *p, struct netmem_area_spec *s)
 {
 	struct memfd_priv *mp = netmem_provider_priv(p);
@@ -174,7 +209,7 @@ static int memfd_area_create(struct netmem_provider *p, struct netmem_area_spec 
 		_netmem_err(err, "memfd: ftruncate to %zu bytes failed: %s", len, strerror(err));
 		goto err_close;
 	}
-	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ma->fd, 0);
+	base = map_aligned(ma->fd, len, mp->huge_size ? 0 : s->chunk_size);
 	if (base == MAP_FAILED) {
 		err = errno;
 		if (mp->huge_size)
