@@ -37,9 +37,12 @@ struct netmem_area *_netmem_area_create(struct netmem_provider *p, unsigned orde
 	a->spec.chunk_size = chunk;
 	a->spec.size = nr_chunks * chunk;
 	a->prov = p;
+	_netmem_err_clear();
 	ret = p->ops->area_create(p, &a->spec);
-	if (ret < 0)
+	if (ret < 0) {
+		_netmem_err_fallback(-ret, p->name, "area_create");
 		goto err;
+	}
 	a->mapped = true;
 	atomic_fetch_add_explicit(&p->nr_mapped, 1, memory_order_release);
 	a->hdr.id = atomic_fetch_add_explicit(&next_area_id, 1, memory_order_relaxed);

@@ -2,6 +2,7 @@
 /* Thread-local error text and the version string. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -19,6 +20,21 @@ void netmem_set_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+}
+
+/* Around a provider's operation: a failure it did not explain (no
+ * netmem_set_error()) gets the library's message, not an older one. */
+void _netmem_err_clear(void)
+{
+	last_error[0] = 0;
+}
+
+int _netmem_err_fallback(int err, const char *provider, const char *op)
+{
+	if (!last_error[0])
+		snprintf(last_error, sizeof(last_error), "provider %s: %s failed: %s", provider, op,
+			 strerror(err));
+	return -err;
 }
 
 /* Record the reason and return -err, so callers can `return _netmem_err(...)`. */

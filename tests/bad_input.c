@@ -100,6 +100,42 @@ static void bad_provider_take(void)
 	netmem_provider_destroy(p);
 }
 
+static int silent_area_create(struct netmem_provider *p, struct netmem_area_spec *s)
+{
+	return -ENOMEM; /* no netmem_set_error() */
+}
+
+static int silent_init(struct netmem_provider *p, const char *args)
+{
+	return *args ? -EINVAL : 0; /* no netmem_set_error() */
+}
+
+/* A provider that fails without saying why: the message names the
+ * operation, not an older failure's text. */
+static void silent_provider(void)
+{
+	static struct netmem_provider_ops ops; /* registered: must outlive us */
+	struct netmem_pool_params pp;
+	struct netmem_provider *p;
+
+	ops = *netmem_provider_lookup("host");
+	ops.name = "silent";
+	ops.init = silent_init;
+	ops.fini = NULL;
+	ops.area_create = silent_area_create;
+	REQUIRE(netmem_provider_register(&ops) == 0);
+	CHECK(netmem_provider_create("nosuch") == NULL); /* an older message */
+	CHECK(netmem_provider_create("silent:x=1") == NULL && errno == EINVAL);
+	CHECK(strstr(netmem_last_error(), "silent: init failed") != NULL);
+	p = netmem_provider_create("silent");
+	REQUIRE(p);
+	CHECK(netmem_provider_create("nosuch") == NULL);
+	netmem_pool_params_init(&pp, p);
+	CHECK(netmem_pool_create(&pp) == NULL && errno == ENOMEM);
+	CHECK(strstr(netmem_last_error(), "silent: area_create failed") != NULL);
+	netmem_provider_destroy(p);
+}
+
 int main(void)
 {
 	struct netmem_provider *prov;
@@ -378,5 +414,6 @@ int main(void)
 	CHECK_EQ(netmem_pool_destroy(pool), 0);
 	netmem_provider_destroy(prov);
 	bad_provider_take();
+	silent_provider();
 	return t_done();
 }

@@ -15,6 +15,10 @@
  * Conservation. Every chunk of the pool's area is in exactly one place: the
  * provider's free space, the cache, the ring, or out (in flight: with a
  * device or an application). netmem_pool_stats() reports each count.
+ *
+ * Debug builds (the library built with -DNETMEM_DEBUG: make DEBUG=1) check
+ * every put in full and abort with a message on a stale, double or foreign
+ * one; release builds count it (bad_put) and ignore it.
  */
 #ifndef NETMEM_POOL_H
 #define NETMEM_POOL_H
@@ -177,8 +181,13 @@ netmem_t _netmem_pool_alloc_frag_slow(struct netmem_pool *pool, uint32_t size,
 
 /*
  * Allocate one whole chunk. Owner thread only. Returns the handle with one
- * reference, or 0 with errno ENOMEM (no free chunk: everything in flight) or
- * ENODEV (provider revoked).
+ * reference, or 0 with errno ENOMEM (no free chunk: everything in flight, or
+ * fragmented chunks whose last fragment another thread put, which the owner
+ * has not found yet: its slow paths look at a few at a time, backing off
+ * while none comes back; netmem_pool_stats() collects them all) or ENODEV
+ * (provider revoked: noticed at the next poll or slow path; until then the
+ * fast path may still hand out a cached chunk, whose netmem_address() is
+ * NULL).
  * Cost: one load and one store of the cache, no descriptor access.
  */
 static inline netmem_t netmem_pool_alloc_direct(struct netmem_pool *pool)
@@ -338,7 +347,8 @@ struct netmem_provider *netmem_pool_provider(const struct netmem_pool *pool);
  * Device-side access, for drivers that emulate a device's DMA: write or read
  * `len` bytes at `off` inside the chunk `h` through its provider. Any thread
  * holding a reference. 0, -EINVAL (range outside the chunk, NULL), -ENODEV
- * (revoked), -EOPNOTSUPP (provider has no read).
+ * (revoked), -EOPNOTSUPP (provider has no read), or the provider's own
+ * error (e.g. -EIO from the fault provider's wfail=).
  */
 int netmem_dev_write(netmem_t h, size_t off, const void *src, size_t len);
 int netmem_dev_read(netmem_t h, size_t off, void *dst, size_t len);

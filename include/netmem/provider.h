@@ -10,6 +10,16 @@
  * and never reads or writes chunk bytes except through the type's write
  * operation, on behalf of a driver that emulates a device's DMA.
  *
+ * Built-in types and their keys (docs/providers.md has the details):
+ *   host      anonymous memory; order=0..9 (default 0: 4 KiB chunks), thp=0|1
+ *   hugetlb   MAP_HUGETLB memory; order= (default 9: 2 MiB)
+ *   memfd     a sealed memfd per area, shareable; size=BYTES, huge=1, order=
+ *   devsim    device memory the CPU cannot read (emulated); order=
+ *   dmabuf    an imported dma-buf; fd=N, ...
+ *   cuda      GPU memory (built with the CUDA toolkit); device=N, ...
+ *   fault     wraps another provider and misbehaves on purpose (fault.h)
+ * `netmem providers` lists what a build has.
+ *
  * Thread safety: all functions here may be called from any thread.
  */
 #ifndef NETMEM_PROVIDER_H
@@ -39,14 +49,18 @@ struct netmem_area_spec {
 /*
  * Operations of a provider type. Start with .size = sizeof(struct
  * netmem_provider_ops) so the table can grow. Required: name, area_create,
- * area_destroy, dma_addr, write. The others may be NULL.
+ * area_destroy, dma_addr, write. The others may be NULL. Operations that
+ * return int return 0 or a negative errno (a positive value counts as
+ * success), and say why with netmem_set_error() (else the library's message
+ * names the operation and the errno).
  */
 struct netmem_provider_ops {
 	size_t size;
 	const char *name;
 	/* Parse "key=value,..." (may be ""), set up state with
 	 * netmem_provider_set_priv(). Unknown keys: -EINVAL with
-	 * netmem_set_error(). */
+	 * netmem_set_error(). When it fails, fini is not called: free what
+	 * it made first. */
 	int (*init)(struct netmem_provider *p, const char *args);
 	void (*fini)(struct netmem_provider *p);
 	/* Map memory for an area; must fill spec->cpu_base (or NULL). */
@@ -55,7 +69,9 @@ struct netmem_provider_ops {
 	/* Device address of byte `off` of the area; called once per chunk. */
 	uint64_t (*dma_addr)(struct netmem_provider *p,
 			     const struct netmem_area_spec *spec, size_t off);
-	/* Device-side write/read of area bytes (a device's DMA). */
+	/* Device-side write/read of area bytes (a device's DMA). Their
+	 * errors reach netmem_dev_write()/read() callers and the receive path
+	 * (drop_fault) as they are. */
 	int (*write)(struct netmem_provider *p, const struct netmem_area_spec *spec,
 		     size_t off, const void *src, size_t len);
 	int (*read)(struct netmem_provider *p, const struct netmem_area_spec *spec,
@@ -88,7 +104,8 @@ struct netmem_provider_ops {
  * Register a provider type. The table must outlive the process's use of it.
  * Returns 0; -EINVAL (NULL table, bad size, a required operation missing,
  * only one of alloc_bulk and release_bulk, default_order above
- * NETMEM_MAX_ORDER, bad name), -EEXIST (name taken), -ENOSPC (registry full).
+ * NETMEM_MAX_ORDER, a name that is not 1..31 of [A-Za-z0-9_-]), -EEXIST
+ * (name taken), -ENOSPC (registry full).
  */
 int netmem_provider_register(const struct netmem_provider_ops *ops);
 

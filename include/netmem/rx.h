@@ -32,9 +32,11 @@
  * token that the queue never handed out, that was already released, or that
  * belongs to another live queue fails with -EINVAL and changes nothing: no
  * reference count is touched (docs/rx.md gives the limits: generations wrap,
- * past 4095 live queues two may share a tag). A token must not be released
- * after the queue is gone: the last release after netmem_rxq_destroy()
- * frees it. Each released token drops one reference on its payload chunk;
+ * past 4095 live queues two may share a tag). Tokens still held when the
+ * queue is destroyed (netmem_rxq_destroy(), netmem_sim_destroy()) stay
+ * releasable through the same queue pointer, which lives on until the last
+ * of them is back; that release frees the queue, after which the pointer
+ * must not be used. Each released token drops one reference on its payload chunk;
  * the chunk goes back to the device when its last fragment is released.
  *
  * Back-pressure. Tokens the application keeps keep their chunks out of the
@@ -43,8 +45,9 @@
  * (as a fragment pins its page in the kernel's page_pool). When no chunk is
  * left, the device finds no posted buffer and drops packets (counted in
  * drop_no_buf); memory never grows and nothing leaks. Delivery resumes once
- * every token of some chunk is back: an application that keeps a few
- * payloads for long should copy them out and release their tokens.
+ * every token of some chunk is back (released by another thread: within a
+ * few recv calls, as the owner finds the chunk): an application that keeps
+ * a few payloads for long should copy them out and release their tokens.
  *
  * Revocation. When the payload provider is revoked (netmem_provider_revoke)
  * the queue stops delivering payload from it: packets that need payload are
@@ -120,7 +123,8 @@ struct netmem_rxq_stats {
 	uint64_t drops;		 /* every drop below, summed */
 	uint64_t drop_no_buf;	 /* no posted buffer: back-pressure */
 	uint64_t drop_revoked;	 /* payload (or header) provider revoked */
-	uint64_t drop_fault;	 /* injected drops (sim) */
+	uint64_t drop_fault;	 /* injected drops (sim), failed device writes,
+				  * no header buffer (xsk) */
 	uint64_t drop_overflow;	 /* completion ring overflow */
 	uint64_t drop_truncated; /* short device writes, not delivered */
 	uint64_t drop_no_token;	 /* no free token: releases from other threads
