@@ -7,6 +7,8 @@
 #   make install         PREFIX=/usr/local, DESTDIR
 #   make WERROR=1        warnings are errors (CI)
 
+.DEFAULT_GOAL := all
+
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -91,6 +93,17 @@ TEST_BINS  := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 DEBUG_OBJS := $(LIB_SRCS:%.c=$(B)/dbg/%.o)
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
+# Objects depend on the options they were built with: a build with others
+# (HAVE_XDP=, HAVE_CUDA=, CFLAGS=...) in the same directory rebuilds them.
+# The stamp changes only when the options do (cmp), as the kernel's filechk.
+FLAGS_STAMP := $(B)/.flags
+FLAGS_NOW    = $(ALL_CFLAGS) | $(ALL_LDFLAGS) | $(LIB_LIBS) | $(LIB_SRCS)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(B)
+	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
+.PHONY: FORCE
+FORCE:
+
 STATIC := $(B)/libnetmem.a
 SHARED := $(B)/libnetmem.so.$(VERSION)
 TOOL   := $(B)/netmem
@@ -100,12 +113,12 @@ all: lib $(TOOL) examples
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLE_BINS)
 
-$(B)/obj/%.o: %.c $(MAKEFILE_LIST)
+$(B)/obj/%.o: %.c $(MAKEFILE_LIST) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # The same sources with NETMEM_DEBUG, for tests of debug-build checks.
-$(B)/dbg/%.o: %.c $(MAKEFILE_LIST)
+$(B)/dbg/%.o: %.c $(MAKEFILE_LIST) $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DNETMEM_DEBUG -MMD -MP -c $< -o $@
 
@@ -149,10 +162,15 @@ bench: $(TOOL)
 demo: $(TOOL)
 	$(TOOL) rx
 
-$(B)/netmem.pc: Makefile
+# Written at every install (PREFIX, LIBDIR, INCDIR may differ from the last).
+# A static link of a program that uses AF_XDP needs libxdp's and libbpf's own
+# dependencies: Requires.private brings them.
+PC_REQUIRES := $(if $(filter 1,$(HAVE_XDP)),libxdp libbpf)
+PC_LIBS     := -pthread $(if $(filter 1,$(HAVE_CUDA)),-ldl)
+$(B)/netmem.pc: FORCE
 	@mkdir -p $(dir $@)
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: netmem\nDescription: zero-copy receive buffers over pluggable memory providers\nVersion: %s\nLibs: -L$${libdir} -lnetmem\nLibs.private: -pthread %s\nCflags: -I$${includedir}\n' \
-		'$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(LIB_LIBS)' > $@
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: netmem\nDescription: zero-copy receive buffers over pluggable memory providers\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lnetmem\nLibs.private: %s\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(PC_REQUIRES)' '$(PC_LIBS)' > $@
 
 install: all $(B)/netmem.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/netmem $(DESTDIR)$(BINDIR) \

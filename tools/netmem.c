@@ -86,6 +86,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+		if (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help")) {
+			printf("usage: netmem bench pool|frag|rx|xsk [--json] [OPTIONS]\n"
+			       "  netmem bench NAME --help lists NAME's options; netmem(1) has them all\n");
+			return 0;
+		}
 		return dispatch(benches, sizeof(benches) / sizeof(benches[0]), "benchmark",
 				"netmem bench", argc - 2, argv + 2);
 	}
