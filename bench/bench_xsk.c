@@ -356,7 +356,7 @@ static int nm_poll(void *arg, double *dt)
 {
 	struct nm_ctx *c = arg;
 	struct netmem_rx_pkt pkts[64];
-	uint64_t tok[64];
+	uint64_t tok[64 * NETMEM_RX_MAX_FRAGS];
 	double t0 = now_fast();
 	int n = netmem_rxq_recv(c->q, pkts, 64);
 	unsigned nt = 0;
@@ -364,8 +364,8 @@ static int nm_poll(void *arg, double *dt)
 	if (n <= 0)
 		return n;
 	for (int i = 0; i < n; i++) /* one fragment each; none when header-only */
-		if (pkts[i].nr_frags)
-			tok[nt++] = pkts[i].frag[0].token;
+		for (unsigned j = 0; j < pkts[i].nr_frags; j++)
+			tok[nt++] = pkts[i].frag[j].token;
 	netmem_rxq_release(c->q, tok, nt);
 	*dt = now_fast() - t0;
 	if (c->sample && (++c->iters & 63) == 0) {

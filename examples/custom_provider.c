@@ -54,12 +54,14 @@ static void scratch_fini(struct netmem_provider *p)
 /* One area: nr_chunks chunks of chunk_size bytes. */
 static int scratch_area_create(struct netmem_provider *p, struct netmem_area_spec *a)
 {
+	(void)p;
 	a->cpu_base = aligned_alloc(4096, a->size);
 	return a->cpu_base ? 0 : -ENOMEM;
 }
 
 static void scratch_area_destroy(struct netmem_provider *p, struct netmem_area_spec *a)
 {
+	(void)p;
 	free(a->cpu_base);
 }
 
@@ -67,6 +69,7 @@ static void scratch_area_destroy(struct netmem_provider *p, struct netmem_area_s
 static uint64_t scratch_dma_addr(struct netmem_provider *p, const struct netmem_area_spec *a,
 				 size_t off)
 {
+	(void)a;
 	return ((struct scratch *)netmem_provider_priv(p))->bus + off;
 }
 
@@ -74,6 +77,7 @@ static uint64_t scratch_dma_addr(struct netmem_provider *p, const struct netmem_
 static int scratch_write(struct netmem_provider *p, const struct netmem_area_spec *a,
 			 size_t off, const void *src, size_t len)
 {
+	(void)p;
 	memcpy((char *)a->cpu_base + off, src, len);
 	return 0;
 }

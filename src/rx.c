@@ -66,6 +66,8 @@ struct netmem_rxq {
 	/* Written by any thread. */
 	_Atomic long refs __cacheline_aligned; /* 1 + tokens held */
 	_Atomic uint64_t bad_release;
+	_Atomic uint64_t released; /* tokens given back, counted apart from
+				    * refs so that the two can be checked */
 	_Atomic uint64_t ring_prod __cacheline_aligned; /* releasers reserve here */
 	_Atomic uint32_t *ring;				/* slot index + 1, 0 when empty */
 };
@@ -174,6 +176,7 @@ struct netmem_rxq *_netmem_rxq_create(const struct netmem_rx_driver_ops *ops, vo
 	atomic_init(&q->owner, _netmem_self());
 	atomic_init(&q->refs, 1);
 	atomic_init(&q->bad_release, 0);
+	atomic_init(&q->released, 0);
 	atomic_init(&q->ring_prod, 0);
 	return q;
 }
@@ -378,6 +381,8 @@ int netmem_rxq_release(struct netmem_rxq *q, const uint64_t *tokens, unsigned n)
 	}
 	if (bad)
 		atomic_fetch_add_explicit(&q->bad_release, bad, memory_order_relaxed);
+	if (done)
+		atomic_fetch_add_explicit(&q->released, done, memory_order_relaxed);
 	rxq_unref(q, done); /* last access to q */
 	return bad ? -EINVAL : (int)done;
 }
@@ -548,7 +553,7 @@ int netmem_rxq_stats(struct netmem_rxq *q, struct netmem_rxq_stats *st)
 	st->tokens_issued = q->issued;
 	held = atomic_load_explicit(&q->refs, memory_order_relaxed) - (q->destroyed ? 0 : 1);
 	st->tokens_held = held > 0 ? (uint64_t)held : 0;
-	st->tokens_released = q->issued - st->tokens_held;
+	st->tokens_released = atomic_load_explicit(&q->released, memory_order_relaxed);
 	st->bad_release = atomic_load_explicit(&q->bad_release, memory_order_relaxed);
 	st->drop_no_token = q->drop_no_token;
 	st->drops = st->drop_no_buf + st->drop_revoked + st->drop_fault + st->drop_overflow +
