@@ -58,6 +58,23 @@ static int t_failures;
 		exit(T_SKIP);                                                    \
 	} while (0)
 
+/* A stream whose error flag is already set (a write to /dev/full failed):
+ * a later write only reaches its buffer, yet the stream has failed. */
+static inline FILE *t_failed_stream(void)
+{
+	FILE *f = fopen("/dev/full", "w");
+
+	if (!f)
+		return NULL;
+	fputc('x', f);
+	fflush(f);
+	if (!ferror(f)) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
 static inline int t_done(void)
 {
 	if (t_failures) {
