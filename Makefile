@@ -164,13 +164,15 @@ demo: $(TOOL)
 
 # Written at every install (PREFIX, LIBDIR, INCDIR may differ from the last).
 # A static link of a program that uses AF_XDP needs libxdp's and libbpf's own
-# dependencies: Requires.private brings them.
-PC_REQUIRES := $(if $(filter 1,$(HAVE_XDP)),libxdp libbpf)
-PC_LIBS     := -pthread $(if $(filter 1,$(HAVE_CUDA)),-ldl)
+# dependencies (libelf, zlib): Libs.private lists them as found now, not as
+# Requires.private, which would make every use of the .pc, a shared link
+# included, need libxdp's and libbpf's .pc files.
+PC_LIBS     := -pthread $(if $(filter 1,$(HAVE_XDP)),$(shell $(PKG_CONFIG) --static --libs libxdp libbpf)) \
+	       $(if $(filter 1,$(HAVE_CUDA)),-ldl)
 $(B)/netmem.pc: FORCE
 	@mkdir -p $(dir $@)
-	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: netmem\nDescription: zero-copy receive buffers over pluggable memory providers\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lnetmem\nLibs.private: %s\nCflags: -I$${includedir}\n' \
-		'$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(PC_REQUIRES)' '$(PC_LIBS)' > $@
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: netmem\nDescription: zero-copy receive buffers over pluggable memory providers\nVersion: %s\nLibs: -L$${libdir} -lnetmem\nLibs.private: %s\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(strip $(PC_LIBS))' > $@
 
 install: all $(B)/netmem.pc
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/netmem $(DESTDIR)$(BINDIR) \

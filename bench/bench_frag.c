@@ -373,6 +373,7 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 	int json = 0, c, nrows = 0, ret = 1, status;
 	double eff_target = -1, ratio_max = 0, ratio_window_max = 0, ratio_batch_max = 0;
 	double ref_now = -1, ref_batch = -1; /* 1500 B on 64 KiB chunks */
+	const struct row *worst_now = NULL, *worst_batch = NULL, *worst_window = NULL;
 	int ratio_met;
 	uint64_t v;
 
@@ -459,12 +460,18 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 				ref_now = r->ratio_now;
 				ref_batch = r->ratio_batch;
 			}
-			if (r->ratio_now > ratio_max)
+			if (r->ratio_now > ratio_max) {
 				ratio_max = r->ratio_now;
-			if (r->ratio_window > ratio_window_max)
+				worst_now = r;
+			}
+			if (r->ratio_window > ratio_window_max) {
 				ratio_window_max = r->ratio_window;
-			if (r->ratio_batch > ratio_batch_max)
+				worst_window = r;
+			}
+			if (r->ratio_batch > ratio_batch_max) {
 				ratio_batch_max = r->ratio_batch;
+				worst_batch = r;
+			}
 		}
 	}
 
@@ -528,9 +535,12 @@ int netmem_cmd_bench_frag(int argc, char **argv)
 		       "(<= 2: %s)\n",
 		       100 * eff_target, eff_target >= 0.95 ? "met" : "NOT met", ref_now, ref_batch,
 		       ratio_met ? "met" : "NOT met");
-		printf("worst rows: %.2f at once, %.2f in batches, %.2f with the window (chunks "
-		       "that hold one or two packets: nearly every fragment takes a new chunk)\n",
-		       ratio_max, ratio_batch_max, ratio_window_max);
+		if (worst_now && worst_batch && worst_window)
+			printf("worst rows: %.2f at once (%s B on %u), %.2f in batches (%s B on %u), "
+			       "%.2f with the window (%s B on %u)\n",
+			       ratio_max, worst_now->mix, worst_now->chunk, ratio_batch_max,
+			       worst_batch->mix, worst_batch->chunk, ratio_window_max,
+			       worst_window->mix, worst_window->chunk);
 	}
 	ret = 0;
 	goto out;

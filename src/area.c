@@ -17,6 +17,7 @@ struct netmem_area *_netmem_area_create(struct netmem_provider *p, unsigned orde
 {
 	struct netmem_area *a;
 	size_t chunk = (size_t)1 << (NETMEM_PAGE_SHIFT + order);
+	unsigned mark;
 	int ret;
 
 	a = calloc(1, sizeof(*a));
@@ -37,10 +38,10 @@ struct netmem_area *_netmem_area_create(struct netmem_provider *p, unsigned orde
 	a->spec.chunk_size = chunk;
 	a->spec.size = nr_chunks * chunk;
 	a->prov = p;
-	_netmem_err_clear();
+	mark = _netmem_err_mark();
 	ret = p->ops->area_create(p, &a->spec);
 	if (ret < 0) {
-		_netmem_err_fallback(-ret, p->name, "area_create");
+		_netmem_err_fallback(mark, -ret, p->name, "area_create");
 		goto err;
 	}
 	a->mapped = true;

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 static _Thread_local char last_error[256];
+static _Thread_local unsigned error_seq; /* bumped by every message set */
 
 const char *netmem_last_error(void)
 {
@@ -20,20 +21,21 @@ void netmem_set_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	error_seq++;
 }
 
 /* Around a provider's operation: a failure it did not explain (no
- * netmem_set_error()) gets the library's message, not an older one. */
-void _netmem_err_clear(void)
+ * netmem_set_error() since _netmem_err_mark()) gets the library's message,
+ * not an older one; a success leaves the last message as it was. */
+unsigned _netmem_err_mark(void)
 {
-	last_error[0] = 0;
+	return error_seq;
 }
 
-int _netmem_err_fallback(int err, const char *provider, const char *op)
+int _netmem_err_fallback(unsigned mark, int err, const char *provider, const char *op)
 {
-	if (!last_error[0])
-		snprintf(last_error, sizeof(last_error), "provider %s: %s failed: %s", provider, op,
-			 strerror(err));
+	if (error_seq == mark)
+		_netmem_err(err, "provider %s: %s failed: %s", provider, op, strerror(err));
 	return -err;
 }
 
@@ -45,6 +47,7 @@ int _netmem_err(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	error_seq++;
 	return -err;
 }
 

@@ -136,8 +136,8 @@ _Static_assert(offsetof(struct _netmem_ring, cons) -
 
 /* error.c */
 int _netmem_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void _netmem_err_clear(void);
-int _netmem_err_fallback(int err, const char *provider, const char *op);
+unsigned _netmem_err_mark(void);
+int _netmem_err_fallback(unsigned mark, int err, const char *provider, const char *op);
 
 /* area.c */
 struct netmem_area *_netmem_area_create(struct netmem_provider *p, unsigned order,

@@ -242,10 +242,11 @@ struct netmem_provider *netmem_provider_create(const char *spec)
 	pthread_cond_init(&p->hook_cv, NULL);
 	strcpy(p->name, name);
 	if (ops->init) {
-		_netmem_err_clear();
+		unsigned mark = _netmem_err_mark();
+
 		ret = ops->init(p, args);
 		if (ret < 0) {
-			_netmem_err_fallback(-ret, name, "init");
+			_netmem_err_fallback(mark, -ret, name, "init");
 			pthread_cond_destroy(&p->hook_cv);
 			pthread_mutex_destroy(&p->lock);
 			free(p);

@@ -14,10 +14,11 @@
  *  - fork(): a child that closed what it inherited, as xsk.h asks, and
  *    opens the other queue of its parent's interface is told EBUSY (the
  *    program is the parent's), not handed the parent's stale descriptors.
- *  - The interface removed under a live queue: netmem_xsk_wait() answers
- *    -ENODEV (the socket is unbound, and polls as idle), refill too, the
- *    posted fragments come back, a token held stays releasable and destroy
- *    leaves nothing.
+ *  - The interface removed under a live queue: the queue stops (the socket
+ *    is unbound, and polls as idle for ever), heard of by a receive loop
+ *    that never waits, by a timed wait, and by an endless one; refill
+ *    answers -ENODEV, the posted fragments come back, a token held stays
+ *    releasable and destroy leaves nothing.
  *
  * Runs under tests/xsk_netns.sh; needs root.
  */
@@ -63,6 +64,17 @@ static void make_pairs(void)
 		 "ip link set %s up && ip link add %s numrxqueues 2 numtxqueues 2 type veth "
 		 "peer name nmf2p%d numrxqueues 2 numtxqueues 2 && ip link set %s up",
 		 if_q, if_peer, if_q, if_peer, if_2q, id, if_2q);
+	REQUIRE(sh(cmd) == 0);
+}
+
+/* if_q and if_peer again, after a case deleted them. */
+static void remake_q_pair(void)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add %s type veth peer name %s && ip link set %s up && "
+		 "ip link set %s up", if_q, if_peer, if_q, if_peer);
 	REQUIRE(sh(cmd) == 0);
 }
 
@@ -176,6 +188,17 @@ static void frames(struct netmem_rxq *q)
 	CHECK_EQ(p.len, 42);
 	CHECK_EQ(p.nr_frags, 0);
 
+	/* An IP length that ends inside the UDP header (4 of its 8 bytes):
+	 * the packet ends there, the rest is padding. */
+	memset(f, 0xee, sizeof(f));
+	o = ip4(f, 5, 24, IPPROTO_UDP, 0);
+	o += udp(f + o, 8);
+	send_raw(f, 60);
+	next_pkt(q, &p, data, &tok);
+	CHECK_EQ(p.hdr_len, 38);
+	CHECK_EQ(p.len, 38);
+	CHECK_EQ(p.nr_frags, 0);
+
 	/* UDP, 5 bytes, padded to 60. */
 	memset(f, 0xee, sizeof(f));
 	o = ip4(f, 5, 33, IPPROTO_UDP, 0);
@@ -261,7 +284,9 @@ static void forked_child(struct netmem_provider *prov)
 	CHECK_EQ(netmem_rxq_destroy(q0), 0);
 }
 
-static void iface_removed(struct netmem_provider *prov)
+enum heard { BY_RECV, BY_WAIT, BY_ENDLESS_WAIT };
+
+static void iface_removed(struct netmem_provider *prov, enum heard how)
 {
 	struct netmem_rxq *q = open_q(prov, if_q);
 	struct netmem_xsk *x = netmem_xsk_of(q);
@@ -283,10 +308,22 @@ static void iface_removed(struct netmem_provider *prov)
 
 	snprintf(cmd, sizeof(cmd), "ip link del %s", if_q);
 	REQUIRE(sh(cmd) == 0);
-	/* The first wait may sleep its whole timeout: the unbound socket
-	 * polls as idle. */
-	for (int i = 0; i < 3 && r == 0; i++)
-		r = netmem_xsk_wait(x, 50);
+	if (how == BY_RECV) {
+		/* A busy loop that never waits: recv checks every few
+		 * thousand empty calls, refill then answers. */
+		for (int i = 0; i < 100000 && r >= 0; i++) {
+			CHECK(netmem_rxq_recv(q, &p, 1) == 0);
+			r = netmem_rxq_refill(q);
+		}
+	} else if (how == BY_WAIT) {
+		/* The first wait may sleep its whole timeout. */
+		for (int i = 0; i < 3 && r == 0; i++)
+			r = netmem_xsk_wait(x, 50);
+	} else {
+		alarm(10); /* a wait that never returns fails the test */
+		r = netmem_xsk_wait(x, -1);
+		alarm(0);
+	}
 	CHECK_EQ(r, -ENODEV);
 	CHECK_EQ(netmem_xsk_wait(x, 50), -ENODEV);
 	CHECK_EQ(netmem_rxq_refill(q), -ENODEV);
@@ -317,7 +354,11 @@ int main(int argc, char **argv)
 	frames(q);
 	forked_child(prov);
 	CHECK_EQ(netmem_rxq_destroy(q), 0);
-	iface_removed(prov);
+	iface_removed(prov, BY_RECV);
+	remake_q_pair();
+	iface_removed(prov, BY_WAIT);
+	remake_q_pair();
+	iface_removed(prov, BY_ENDLESS_WAIT);
 	netmem_provider_destroy(prov);
 	return t_done();
 }

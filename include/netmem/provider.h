@@ -51,8 +51,8 @@ struct netmem_area_spec {
  * netmem_provider_ops) so the table can grow. Required: name, area_create,
  * area_destroy, dma_addr, write. The others may be NULL. Operations that
  * return int return 0 or a negative errno (a positive value counts as
- * success), and say why with netmem_set_error() (else the library's message
- * names the operation and the errno).
+ * success), and say why with netmem_set_error() (an init or area_create
+ * that does not gets the library's message naming it and the errno).
  */
 struct netmem_provider_ops {
 	size_t size;
@@ -138,7 +138,8 @@ void netmem_provider_destroy(struct netmem_provider *p);
  * put and are then freed, and the memory is released when the last chunk is
  * back. Idempotent: every caller returns after the provider's revoke hook
  * has returned (a later one waits for it), except a call from inside the
- * hook. Returns 0, -EINVAL (NULL).
+ * hook; so a hook must not wait for another thread that revokes the same
+ * provider. Returns 0, -EINVAL (NULL).
  */
 int netmem_provider_revoke(struct netmem_provider *p);
 

@@ -34,11 +34,13 @@
  * process).
  *
  * Interface removed (unregistered, or moved to another namespace): the
- * kernel unbinds the socket. The queue delivers the frames already in its
- * RX ring, then stops: netmem_xsk_wait() and netmem_rxq_refill() answer
- * -ENODEV, recv returns 0, the posted fragments go back to the pool; tokens
- * held stay releasable. An unbound socket polls as idle, so the first wait
- * after a removal may sleep its whole timeout before it answers.
+ * kernel unbinds the socket, which then polls as idle for ever. The queue
+ * learns it from the socket (one syscall) at each second of a wait, at the
+ * end of a shorter one, at a recv that kicks the kernel (busy poll, need
+ * wakeup), or every 4096 empty recv calls; it delivers the frames already
+ * in its RX ring, then stops: netmem_xsk_wait() and netmem_rxq_refill()
+ * answer -ENODEV, recv returns 0, the posted fragments go back to the pool;
+ * tokens held stay releasable.
  */
 #ifndef NETMEM_XSK_H
 #define NETMEM_XSK_H
@@ -148,7 +150,8 @@ struct netmem_xsk *netmem_xsk_of(struct netmem_rxq *q);
  * Wait up to timeout_ms for frames (poll(2) on the socket). 1 when frames
  * are ready, 0 on timeout or signal, -ENODEV once the payload provider was
  * revoked (noticed here too, the socket then gone) or the interface was
- * removed (noticed at a timeout), -errno. Owner thread.
+ * removed (noticed within a second, or at the end of a shorter timeout; an
+ * endless wait, timeout_ms < 0, returns then too), -errno. Owner thread.
  */
 int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms);
 

@@ -86,6 +86,7 @@ struct netmem_xsk {
 	bool zerocopy;
 	bool revoked;
 	bool gone;                /* the socket was unbound: interface removed */
+	unsigned idle;            /* empty recv/wait(0) calls since a probe */
 	struct xsk_umem *umem;
 	struct xsk_socket *xsk;
 	struct xsk_prog *prog;    /* the interface's XDP program, shared */
@@ -159,14 +160,36 @@ static void fill_all(struct netmem_xsk *x)
 		;
 }
 
+/* Empty recv (or wait(0)) calls between two checks for a removed interface:
+ * a syscall every so often, none on the receive path itself. */
+#define XSK_IDLE_PROBE 4096
+
+/*
+ * recvfrom() answered ENXIO: the kernel unbound the socket because its
+ * interface was unregistered (deleted, or moved to another namespace), and
+ * nothing will arrive any more, or a zero-copy driver's wakeup answered
+ * ENXIO while it reconfigures. Unbinding also set the socket's error to
+ * ENETDOWN (reading it clears it; the queue is stopped right after) and
+ * took the interface out of the namespace: either tells them apart.
+ */
+static void check_unbound(struct netmem_xsk *x)
+{
+	char name[IF_NAMESIZE];
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if ((!getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &len) && err == ENETDOWN) ||
+	    !if_indextoname((unsigned)x->ifindex, name))
+		x->gone = true;
+}
+
+/* Non-blocking: drives the kernel's rx (or busy-poll) path, and learns of
+ * a removed interface. */
 static void kick(struct netmem_xsk *x)
 {
-	x->st.wakeups++;
-	/* Non-blocking: only drives the kernel's rx (or busy-poll) path.
-	 * ENXIO: the kernel unbound the socket, its interface is gone
-	 * (unregistered); nothing will arrive any more. */
+	x->idle = 0;
 	if (recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) < 0 && errno == ENXIO)
-		x->gone = true;
+		check_unbound(x);
 }
 
 static int set_busy_poll(struct netmem_xsk *x, const struct netmem_xsk_params *p)
@@ -650,8 +673,8 @@ static int split_frame(struct netmem_rxq *q, struct netmem_xsk *x,
 	}
 	frame += fr->chunk_off;
 	hlen = x->hdr_split > 0 ? n : parse_hdr_len(frame, n, &hash, &len);
-	if (hlen > len) /* a length field shorter than the headers: ignored */
-		len = fr->len;
+	if (hlen > len) /* the datagram ends inside the headers parsed */
+		hlen = len;
 	if (!x->hdr_buf) {
 		/* One header chunk per batch, held until the next recv as one
 		 * reference: no per-packet refcount. It holds a full batch of
@@ -816,9 +839,15 @@ static int xsk_recv(struct netmem_rxq *q, struct netmem_rx_pkt *pkts, unsigned m
 		return (int)out;
 	}
 	refill_all(x);
-	if (!got && (x->flags & NETMEM_XSK_BUSY_POLL ||
-		     (x->flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))))
+	if (got) {
+		x->idle = 0;
+	} else if (x->flags & NETMEM_XSK_BUSY_POLL ||
+		   (x->flags & NETMEM_XSK_NEED_WAKEUP && xsk_ring_prod__needs_wakeup(&x->fq))) {
+		x->st.wakeups++;
 		kick(x);
+	} else if (unlikely(++x->idle >= XSK_IDLE_PROBE)) {
+		kick(x); /* only to learn of a removed interface */
+	}
 	return (int)out;
 }
 
@@ -1116,25 +1145,30 @@ int netmem_xsk_wait(struct netmem_xsk *x, int timeout_ms)
 		return -ENODEV;
 	if (xsk_cons_nb_avail(&x->rx, 1))
 		return 1;
-	if (!x->gone) {
+	/* An unbound socket polls as idle for ever: the wait sleeps in
+	 * slices of at most a second and asks the socket after each (one
+	 * syscall), so that even an endless wait hears of a removal. */
+	while (!x->gone) {
+		int slice = timeout_ms < 0 || timeout_ms > 1000 ? 1000 : timeout_ms;
+
 		pfd.fd = x->fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
-		ret = poll(&pfd, 1, timeout_ms);
+		ret = poll(&pfd, 1, slice);
 		if (ret < 0)
 			return errno == EINTR ? 0 : -errno;
 		if (ret > 0)
 			return 1;
-		/* An unbound socket polls as idle for ever: on a timeout,
-		 * ask it (recvfrom answers ENXIO) whether its interface is
-		 * still there. One syscall per idle timeout. */
-		if (recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL) == 0 || errno != ENXIO)
+		if (slice > 0 || ++x->idle >= XSK_IDLE_PROBE)
+			kick(x);
+		if (x->gone)
+			break;
+		if (timeout_ms >= 0 && (timeout_ms -= slice) <= 0)
 			return 0;
-		x->gone = true;
-		/* Frames the kernel wrote before it unbound: deliver them. */
-		if (xsk_cons_nb_avail(&x->rx, 1))
-			return 1;
 	}
+	/* Frames the kernel wrote before it unbound: deliver them first. */
+	if (xsk_cons_nb_avail(&x->rx, 1))
+		return 1;
 	xsk_stop(x);
 	return -ENODEV;
 }
