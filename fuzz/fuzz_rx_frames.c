@@ -5,7 +5,8 @@
  * sizes, payload provider, fault rates) and then, byte-coded, injects
  * frames (raw bytes, or a well-formed sim frame with mutated bytes:
  * headers, lengths, checksums), receives, releases tokens (also twice, on
- * purpose), and revokes the payload provider.
+ * purpose, and from a helper thread: the release ring), and revokes the
+ * payload provider.
  *
  * For every received packet it checks that it is one of the frames injected
  * into that queue, in order, byte for byte (header bytes plus payload read
@@ -19,6 +20,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -244,6 +246,62 @@ static void hold_tokens(const struct netmem_rx_pkt *pkt, struct netmem_rxq *rxq)
 	}
 }
 
+/* Tokens given back by a thread that owns no queue: through each queue's
+ * release ring, drained by its owner (the fuzzer's thread) later. */
+struct remote_release {
+	uint64_t tok[40];
+	struct netmem_rxq *q[40];
+	unsigned n, ok;
+};
+
+/* One helper thread for the whole run, handed one job at a time. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct remote_release *job; /* set by the fuzzer, cleared when done */
+} helper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+
+static void *remote_release_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&helper.lock);
+	for (;;) {
+		struct remote_release *rr;
+
+		while (!helper.job)
+			pthread_cond_wait(&helper.cond, &helper.lock);
+		rr = helper.job;
+		pthread_mutex_unlock(&helper.lock);
+		for (unsigned i = 0; i < rr->n; i++)
+			rr->ok += netmem_rxq_release(rr->q[i], &rr->tok[i], 1) == 1;
+		pthread_mutex_lock(&helper.lock);
+		helper.job = NULL;
+		pthread_cond_broadcast(&helper.cond);
+	}
+	return NULL;
+}
+
+static void start_helper(void)
+{
+	pthread_t thr;
+
+	ASSERT(pthread_create(&thr, NULL, remote_release_main, NULL) == 0);
+	pthread_detach(thr);
+}
+
+static void run_remote_release(struct remote_release *rr)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, start_helper);
+	pthread_mutex_lock(&helper.lock);
+	helper.job = rr;
+	pthread_cond_broadcast(&helper.cond);
+	while (helper.job)
+		pthread_cond_wait(&helper.cond, &helper.lock);
+	pthread_mutex_unlock(&helper.lock);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = {data, size, 0};
@@ -376,7 +434,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			for (unsigned i = 0; i < processed; i++)
 				fifo_pop(q);
-		} else if (op <= 6) { /* release tokens, sometimes one twice */
+		} else if (op == 5) { /* release tokens from another thread */
+			struct remote_release rr = { .n = 0 };
+			unsigned n = get8(&in) % 40;
+
+			for (unsigned i = 0; i < n && nr_tokens; i++) {
+				unsigned t = get16(&in) % nr_tokens;
+
+				rr.tok[rr.n] = tokens[t];
+				rr.q[rr.n++] = token_q[t];
+				tokens[t] = tokens[--nr_tokens];
+				token_q[t] = token_q[nr_tokens];
+			}
+			run_remote_release(&rr);
+			ASSERT(rr.ok == rr.n);
+		} else if (op <= 6) { /* release tokens, one of each twice */
 			unsigned n = get8(&in) % 40;
 
 			for (unsigned i = 0; i < n && nr_tokens; i++) {
