@@ -87,6 +87,13 @@ static void area_unmap_locked(struct netmem_area *a)
 	atomic_fetch_sub_explicit(&a->prov->nr_mapped, 1, memory_order_release);
 }
 
+/* An index a provider's alloc_bulk may hand out: inside the area, and a
+ * chunk in the free space (not out, not already taken in this batch). */
+static bool index_free(const struct netmem_area *a, uint32_t i)
+{
+	return i < a->spec.nr_chunks && a->desc[i].state == _NETMEM_DESC_FREE;
+}
+
 unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 			   unsigned n)
 {
@@ -114,8 +121,7 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 			 * chunk to two users. */
 			if (got > want)
 				got = want;
-			while (ok < got && idx[ok] < a->spec.nr_chunks &&
-			       a->desc[idx[ok]].state == _NETMEM_DESC_FREE) {
+			while (ok < got && index_free(a, idx[ok])) {
 				descs[k + ok] = &a->desc[idx[ok]];
 				descs[k + ok]->state = _NETMEM_DESC_POOL;
 				ok++;
@@ -124,8 +130,7 @@ unsigned _netmem_area_take(struct netmem_area *a, struct netmem_desc **descs,
 				unsigned back = 0;
 
 				for (unsigned i = ok + 1; i < got; i++) {
-					if (idx[i] < a->spec.nr_chunks &&
-					    a->desc[idx[i]].state == _NETMEM_DESC_FREE) {
+					if (index_free(a, idx[i])) {
 						/* marked, so that a repeat is not given twice */
 						a->desc[idx[i]].state = _NETMEM_DESC_POOL;
 						idx[back++] = idx[i];

@@ -170,6 +170,22 @@ static void next_pkt(struct netmem_rxq *q, struct netmem_rx_pkt *p, uint8_t *dat
 	}
 }
 
+/* A UDP datagram whose IP length is ip_tot, with `n` bytes of payload,
+ * padded to 60 bytes as a NIC sends it; received into p (payload in data). */
+static void padded_udp(struct netmem_rxq *q, uint16_t ip_tot, const char *payload, size_t n,
+		       struct netmem_rx_pkt *p, uint8_t *data, uint64_t *tok)
+{
+	uint8_t f[64];
+	size_t o;
+
+	memset(f, 0xee, sizeof(f));
+	o = ip4(f, 5, ip_tot, IPPROTO_UDP, 0);
+	o += udp(f + o, (uint16_t)(8 + n));
+	memcpy(f + o, payload, n);
+	send_raw(f, 60);
+	next_pkt(q, p, data, tok);
+}
+
 static void frames(struct netmem_rxq *q)
 {
 	uint8_t f[256], data[256];
@@ -179,33 +195,20 @@ static void frames(struct netmem_rxq *q)
 	size_t o;
 
 	/* UDP, no payload, padded to 60. */
-	memset(f, 0xee, sizeof(f));
-	o = ip4(f, 5, 28, IPPROTO_UDP, 0);
-	o += udp(f + o, 8);
-	send_raw(f, 60);
-	next_pkt(q, &p, data, &tok);
+	padded_udp(q, 28, "", 0, &p, data, &tok);
 	CHECK_EQ(p.hdr_len, 42);
 	CHECK_EQ(p.len, 42);
 	CHECK_EQ(p.nr_frags, 0);
 
 	/* An IP length that ends inside the UDP header (4 of its 8 bytes):
 	 * the packet ends there, the rest is padding. */
-	memset(f, 0xee, sizeof(f));
-	o = ip4(f, 5, 24, IPPROTO_UDP, 0);
-	o += udp(f + o, 8);
-	send_raw(f, 60);
-	next_pkt(q, &p, data, &tok);
+	padded_udp(q, 24, "", 0, &p, data, &tok);
 	CHECK_EQ(p.hdr_len, 38);
 	CHECK_EQ(p.len, 38);
 	CHECK_EQ(p.nr_frags, 0);
 
 	/* UDP, 5 bytes, padded to 60. */
-	memset(f, 0xee, sizeof(f));
-	o = ip4(f, 5, 33, IPPROTO_UDP, 0);
-	o += udp(f + o, 13);
-	memcpy(f + o, "hello", 5);
-	send_raw(f, 60);
-	next_pkt(q, &p, data, &tok);
+	padded_udp(q, 33, "hello", 5, &p, data, &tok);
 	CHECK_EQ(p.hdr_len, 42);
 	CHECK_EQ(p.len, 47);
 	CHECK_EQ(p.nr_frags, 1);
